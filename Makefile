@@ -1,0 +1,33 @@
+# Strata build entry points. Every target that compiles depends on `setup`, which installs
+# the system packages a fresh Debian machine lacks (and does nothing when they are present).
+APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+SWIFT ?= swift
+
+.PHONY: setup build test demo check-layers bench clean
+
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# `import COpenBLAS` may appear in exactly one file: the kernel layer's BLAS wrapper.
+check-layers:
+	@bad=$$(grep -rln --include='*.swift' '^import COpenBLAS' Sources Tests | grep -v '^Sources/Strata/Kernels/BLAS.swift$$' || true); \
+	if [ -n "$$bad" ]; then echo "check-layers: COpenBLAS imported outside Kernels/BLAS.swift: $$bad"; exit 1; fi
+
+build: setup check-layers
+	$(SWIFT) build -c release
+
+test: setup check-layers
+	$(SWIFT) test -c release
+
+demo: setup
+	@echo "make demo: the dltrain trainer has not landed yet (see issue 4); nothing to run."
+
+clean:
+	rm -rf .build

@@ -1,0 +1,131 @@
+/// One recorded op on the tape: the inputs it read and the pullback that maps the gradient of its output
+/// to gradients of those inputs.
+///
+/// The node holds its inputs, never its output, so the graph has no reference cycles.
+final class GradNode {
+    let op: String
+    private(set) var inputs: [Tensor]
+    /// `wants[i]` is whether `inputs[i]` needs a gradient.
+    let wants: [Bool]
+    private var pullback: ((Tensor) -> [Tensor?])?
+
+    init(op: String, inputs: [Tensor], pullback: @escaping (Tensor) -> [Tensor?]) {
+        self.op = op
+        self.inputs = inputs
+        self.wants = inputs.map(\.isTracked)
+        self.pullback = pullback
+    }
+
+    func callAsFunction(_ gradient: Tensor) -> [Tensor?] {
+        guard let pullback else {
+            preconditionFailure("backward: the graph through \(op) was already freed; pass retainGraph: true to the first backward() to run it twice")
+        }
+        let grads = pullback(gradient)
+        precondition(grads.count == inputs.count, "\(op): pullback returned \(grads.count) gradients for \(inputs.count) inputs")
+        return grads
+    }
+
+    /// Drops the captured values and the links to the inputs, so a long graph is freed without deep recursion.
+    func free() {
+        pullback = nil
+        inputs = []
+    }
+}
+
+extension Tensor {
+    /// Records `output` as the result of a differentiable op on the tape.
+    ///
+    /// This is the one mechanism every op in Strata uses, and it is public so that users can add their own
+    /// differentiable ops. Compute the forward value with any code (tape recording is off for the pullback,
+    /// and the forward may use `withNoGrad` or raw buffers), then call this with a pullback that maps the
+    /// gradient of `output` (same shape) to one gradient per input, each of that input's shape, or `nil`
+    /// where an input needs none. The pullback must capture values it needs, never `output` itself.
+    ///
+    /// ```swift
+    /// // y = x³, dy/dx = 3x²
+    /// func cube(_ x: Tensor) -> Tensor {
+    ///     let y = withNoGrad { x * x * x }
+    ///     return Tensor.differentiable("cube", inputs: [x], output: y) { g in
+    ///         [g * 3 * x * x]
+    ///     }
+    /// }
+    /// ```
+    /// When grad mode is off or no input is tracked, `output` is returned untouched and nothing is recorded.
+    public static func differentiable(_ op: String, inputs: [Tensor], output: Tensor,
+                                      pullback: @escaping (_ gradient: Tensor) -> [Tensor?]) -> Tensor {
+        guard GradMode.isEnabled, inputs.contains(where: \.isTracked) else { return output }
+        precondition(output.gradFn == nil && !output.requiresGrad,
+                     "\(op): the output passed to differentiable(_:inputs:output:pullback:) is already on the tape")
+        output.gradFn = GradNode(op: op, inputs: inputs, pullback: pullback)
+        return output
+    }
+
+    /// Back-propagates from this tensor, adding into `grad` of every leaf that requires grad.
+    ///
+    /// - Parameters:
+    ///   - seed: the gradient of this tensor; omitted, this tensor must have one element and the seed is 1.
+    ///   - retainGraph: keep the graph so that backward can run through it again.
+    ///
+    /// The graph is walked in reverse topological order with an explicit stack, so a graph thousands of
+    /// ops deep does not overflow the call stack. Gradients of a tensor used several times are summed.
+    public func backward(seed: Tensor? = nil, retainGraph: Bool = false) {
+        precondition(isTracked, "backward: the tensor does not require grad and was not computed from one that does")
+        let seed = seed ?? {
+            precondition(count == 1, "backward: a seed gradient is needed for a non-scalar output of shape \(shape)")
+            return Tensor.ones(shape, dtype: dtype)
+        }()
+        precondition(seed.shape == shape, "backward: seed shape \(seed.shape) differs from output shape \(shape)")
+
+        let order = topologicalOrder()
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        withNoGrad {
+            for tensor in order.reversed() {
+                guard let gradient = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
+                guard let node = tensor.gradFn else {
+                    if tensor.requiresGrad {
+                        tensor.grad = tensor.grad.map { $0 + gradient } ?? gradient.contiguous()
+                    }
+                    continue
+                }
+                let grads = node(gradient)
+                for (index, input) in node.inputs.enumerated() where node.wants[index] {
+                    guard let g = grads[index] else { continue }
+                    precondition(g.shape == input.shape && g.dtype == input.dtype,
+                                 "\(node.op): pullback gave a gradient of shape \(g.shape) (\(g.dtype)) for an input of shape \(input.shape) (\(input.dtype))")
+                    let key = ObjectIdentifier(input)
+                    pending[key] = pending[key].map { $0 + g } ?? g
+                }
+                if !retainGraph { node.free() }
+            }
+        }
+    }
+
+    /// Every tracked tensor reachable from this one, each after all the tensors it was computed from.
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(self)]
+        var stack: [(tensor: Tensor, next: Int)] = [(self, 0)]
+        while let (tensor, next) = stack.last {
+            let inputs = tensor.gradFn?.inputs ?? []
+            if next < inputs.count {
+                stack[stack.count - 1].next += 1
+                let input = inputs[next]
+                if input.isTracked, visited.insert(ObjectIdentifier(input)).inserted {
+                    stack.append((input, 0))
+                }
+            } else {
+                order.append(tensor)
+                stack.removeLast()
+            }
+        }
+        return order
+    }
+
+    /// The same values, cut off from the tape: no gradient flows back through the result.
+    public func detached() -> Tensor {
+        Tensor(storage: storage, shape: shape, strides: strides, offset: offset, dtype: dtype)
+    }
+
+    /// Sets `grad` to `nil`.
+    public func zeroGrad() { grad = nil }
+}

@@ -1,0 +1,30 @@
+import Dispatch
+
+/// Splits `0..<count` into at most `Strata.threads` contiguous chunks and runs `body` on each,
+/// in parallel when the work is large enough to pay for waking a second core.
+///
+/// `body` is called once per chunk with its range, never once per element. Callers write disjoint
+/// outputs per chunk; `concurrentPerform` returns only when every chunk is done.
+/// - Parameters:
+///   - count: the number of work items.
+///   - grain: the minimum number of items worth giving a thread of its own.
+@inline(__always)
+func parallelFor(_ count: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
+    let chunks = min(Strata.threads, count / max(grain, 1))
+    if chunks <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let chunkBody = ChunkBody(run: body)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            chunkBody.run(count * chunk / chunks..<count * (chunk + 1) / chunks)
+        }
+    }
+}
+
+/// Carries a chunk body, which captures raw buffer pointers, into `concurrentPerform`. Safe because the
+/// chunks write disjoint ranges and the call does not return before they finish.
+private struct ChunkBody: @unchecked Sendable {
+    let run: (Range<Int>) -> Void
+}

@@ -1,0 +1,80 @@
+/// Elementwise arithmetic with NumPy broadcasting. A pullback sums its gradient back over broadcast
+/// dimensions (`sum(toShape:)`), so `[B, N] + [N]` gives the bias a `[N]` gradient.
+
+enum AddFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b } }
+enum SubFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b } }
+enum MulFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b } }
+enum DivFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a / b } }
+enum NegFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { -x } }
+
+extension Tensor {
+    /// Runs a binary floating-point kernel with broadcasting, off the tape.
+    static func binary<F: BinaryFunction>(_ f: F.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
+        precondition(a.dtype == b.dtype, "\(op): dtypes \(a.dtype) and \(b.dtype) differ (shapes \(a.shape) and \(b.shape))")
+        let out = Tensor(uninitialized: Shape.broadcast(a.shape, b.shape, op: op), dtype: a.dtype)
+        guard out.count > 0 else { return out }
+        switch a.dtype {
+        case .float32: binaryMap(f, Float.self, a, b, into: out)
+        case .float64: binaryMap(f, Double.self, a, b, into: out)
+        default: unsupported(op, a.dtype)
+        }
+        return out
+    }
+
+    /// Runs a unary floating-point kernel, off the tape.
+    func unary<F: UnaryFunction>(_ f: F.Type, op: String) -> Tensor {
+        let out = Tensor(uninitialized: shape, dtype: dtype)
+        guard count > 0 else { return out }
+        switch dtype {
+        case .float32: unaryMap(f, Float.self, self, into: out)
+        case .float64: unaryMap(f, Double.self, self, into: out)
+        default: unsupported(op, dtype)
+        }
+        return out
+    }
+
+    /// A zero-dimensional tensor of this tensor's dtype, for mixing tensors with Swift numbers.
+    func scalarLike(_ value: Double) -> Tensor { Tensor(scalar: value, dtype: dtype) }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        let (sa, sb) = (a.shape, b.shape)
+        return differentiable("add", inputs: [a, b], output: binary(AddFunction.self, a, b, op: "add")) { g in
+            [g.sum(toShape: sa), g.sum(toShape: sb)]
+        }
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        let (sa, sb) = (a.shape, b.shape)
+        return differentiable("sub", inputs: [a, b], output: binary(SubFunction.self, a, b, op: "sub")) { g in
+            [g.sum(toShape: sa), (-g).sum(toShape: sb)]
+        }
+    }
+
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        let (va, vb) = (a.detached(), b.detached())
+        return differentiable("mul", inputs: [a, b], output: binary(MulFunction.self, a, b, op: "mul")) { g in
+            [(g * vb).sum(toShape: va.shape), (g * va).sum(toShape: vb.shape)]
+        }
+    }
+
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        let (va, vb) = (a.detached(), b.detached())
+        return differentiable("div", inputs: [a, b], output: binary(DivFunction.self, a, b, op: "div")) { g in
+            let ga = g / vb
+            return [ga.sum(toShape: va.shape), (-ga * va / vb).sum(toShape: vb.shape)]
+        }
+    }
+
+    public static prefix func - (x: Tensor) -> Tensor {
+        differentiable("neg", inputs: [x], output: x.unary(NegFunction.self, op: "neg")) { g in [-g] }
+    }
+
+    public static func + (a: Tensor, b: Double) -> Tensor { a + a.scalarLike(b) }
+    public static func + (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) + b }
+    public static func - (a: Tensor, b: Double) -> Tensor { a - a.scalarLike(b) }
+    public static func - (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) - b }
+    public static func * (a: Tensor, b: Double) -> Tensor { a * a.scalarLike(b) }
+    public static func * (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) * b }
+    public static func / (a: Tensor, b: Double) -> Tensor { a / a.scalarLike(b) }
+    public static func / (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) / b }
+}

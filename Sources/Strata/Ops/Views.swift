@@ -1,0 +1,155 @@
+/// Views share storage with their source: reshape of a contiguous tensor, permute/transpose, slicing,
+/// expand, squeeze and unsqueeze never copy elements. Each records a pullback that maps the gradient back.
+extension Tensor {
+    /// A view with the same elements in row-major order and a new shape; one dimension may be `-1`.
+    /// Copies only when this tensor is not contiguous.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        let resolved = Shape.resolve(newShape, count: count, op: "reshape", from: shape)
+        if resolved == shape { return self }
+        let source = contiguous()
+        let view = Tensor(storage: source.storage, shape: resolved, strides: Shape.contiguousStrides(resolved),
+                          offset: source.offset, dtype: dtype)
+        let original = shape
+        return Tensor.differentiable("reshape", inputs: [source], output: view) { g in [g.reshaped(original)] }
+    }
+
+    /// Flattens dimensions `start...end` into one, as `torch.flatten`.
+    public func flattened(from start: Int = 0, to end: Int = -1) -> Tensor {
+        guard rank > 0 else { return reshaped([1]) }
+        let s = axis(start, op: "flatten"), e = axis(end, op: "flatten")
+        precondition(s <= e, "flatten: start dim \(start) is after end dim \(end) for shape \(shape)")
+        let merged = shape[s...e].reduce(1, *)
+        return reshaped(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
+    }
+
+    /// Reorders dimensions: result dimension `i` is this tensor's dimension `order[i]`.
+    public func permuted(_ order: [Int]) -> Tensor {
+        let order = order.map { axis($0, op: "permute") }
+        precondition(order.count == rank && Set(order).count == rank,
+                     "permute: \(order) is not a permutation of the \(rank) dims of shape \(shape)")
+        let view = Tensor(storage: storage, shape: order.map { shape[$0] }, strides: order.map { strides[$0] },
+                          offset: offset, dtype: dtype)
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, d) in order.enumerated() { inverse[d] = i }
+        return Tensor.differentiable("permute", inputs: [self], output: view) { g in [g.permuted(inverse)] }
+    }
+
+    /// Swaps two dimensions (by default the last two): a view, no copy.
+    public func transposed(_ dim0: Int = -2, _ dim1: Int = -1) -> Tensor {
+        var order = Array(0..<rank)
+        order.swapAt(axis(dim0, op: "transpose"), axis(dim1, op: "transpose"))
+        return permuted(order)
+    }
+
+    /// Inserts a dimension of size 1 at `dim` (which may be `rank`).
+    public func unsqueezed(_ dim: Int) -> Tensor {
+        let d = axis(dim, op: "unsqueeze", rank: rank + 1)
+        var newShape = shape
+        newShape.insert(1, at: d)
+        return reshapedView(newShape, strides: { var s = strides; s.insert(d < rank ? strides[d] * shape[d] : 1, at: d); return s }())
+    }
+
+    /// Removes dimension `dim` if it has size 1, or every size-1 dimension when `dim` is `nil`.
+    public func squeezed(_ dim: Int? = nil) -> Tensor {
+        let dims: [Int] = dim.map { d in
+            let a = axis(d, op: "squeeze")
+            return shape[a] == 1 ? [a] : []
+        } ?? shape.indices.filter { shape[$0] == 1 }
+        let keep = shape.indices.filter { !dims.contains($0) }
+        return reshapedView(keep.map { shape[$0] }, strides: keep.map { strides[$0] })
+    }
+
+    /// A view that repeats size-1 dimensions to `newShape` without copying (stride 0), as `torch.expand`.
+    public func expanded(to newShape: [Int]) -> Tensor {
+        precondition(Shape.broadcast(shape, newShape, op: "expand") == newShape,
+                     "expand: shape \(shape) cannot be expanded to \(newShape)")
+        if newShape == shape { return self }
+        let view = Tensor(storage: storage, shape: newShape,
+                          strides: Shape.broadcastStrides(shape: shape, strides: strides, to: newShape),
+                          offset: offset, dtype: dtype)
+        let original = shape
+        return Tensor.differentiable("expand", inputs: [self], output: view) { g in [g.sum(toShape: original)] }
+    }
+
+    /// Elements `range` along `dim`, as a view (`x[:, 2:5]` in PyTorch).
+    public func slice(_ dim: Int, _ range: Range<Int>, step: Int = 1) -> Tensor {
+        let d = axis(dim, op: "slice")
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape[d] && step >= 1,
+                     "slice: range \(range) step \(step) out of bounds for dim \(dim) of shape \(shape)")
+        var newShape = shape, newStrides = strides
+        newShape[d] = (range.count + step - 1) / step
+        newStrides[d] = strides[d] * step
+        let view = Tensor(storage: storage, shape: newShape, strides: newStrides,
+                          offset: offset + (range.isEmpty ? 0 : range.lowerBound * strides[d]), dtype: dtype)
+        let original = shape
+        return Tensor.differentiable("slice", inputs: [self], output: view) { g in
+            [Tensor.sliceBackward(g, shape: original, dim: d, range: range, step: step)]
+        }
+    }
+
+    /// Element `index` along `dim`, with that dimension removed (`x[:, 3]`).
+    public func select(_ dim: Int, _ index: Int) -> Tensor {
+        let d = axis(dim, op: "select")
+        let i = index < 0 ? index + shape[d] : index
+        precondition(i >= 0 && i < shape[d], "select: index \(index) out of range for dim \(dim) of shape \(shape)")
+        return slice(d, i..<(i + 1)).squeezed(d)
+    }
+
+    /// Zeros of `shape` with `g` written into the sliced positions.
+    static func sliceBackward(_ g: Tensor, shape: [Int], dim: Int, range: Range<Int>, step: Int) -> Tensor {
+        let full = Tensor.zeros(shape, dtype: g.dtype)
+        var windowStrides = full.strides
+        windowStrides[dim] *= step
+        let window = Tensor(storage: full.storage, shape: g.shape, strides: windowStrides,
+                            offset: range.isEmpty ? 0 : range.lowerBound * full.strides[dim], dtype: g.dtype)
+        window.assign(g)
+        return full
+    }
+
+    /// A view with new shape and strides over the same elements, recording a reshape back for gradients.
+    private func reshapedView(_ newShape: [Int], strides newStrides: [Int]) -> Tensor {
+        let view = Tensor(storage: storage, shape: newShape, strides: newStrides, offset: offset, dtype: dtype)
+        let original = shape
+        return Tensor.differentiable("reshape", inputs: [self], output: view) { g in [g.reshaped(original)] }
+    }
+
+    /// Copies `source` (broadcast to this shape) into this tensor's elements, in place. Off the tape.
+    func assign(_ source: Tensor) {
+        precondition(source.dtype == dtype, "assign: dtype \(source.dtype) into \(dtype)")
+        let strided = Tensor(storage: source.storage, shape: shape,
+                             strides: Shape.broadcastStrides(shape: source.shape, strides: source.strides, to: shape),
+                             offset: source.offset, dtype: dtype)
+        guard count > 0 else { return }
+        let (cshape, cstrides) = Shape.coalesce(shape, [strided.strides, strides])
+        func run<T>(_: T.Type) {
+            let src = strided.pointer(T.self), dst = pointer(T.self)
+            let n = cshape[cshape.count - 1]
+            let ss = cstrides[0][cstrides[0].count - 1], ds = cstrides[1][cstrides[1].count - 1]
+            Shape.forEachRow(cshape, cstrides) { offsets in
+                let s = src + offsets[0], d = dst + offsets[1]
+                for i in 0..<n { d[i * ds] = s[i * ss] }
+            }
+        }
+        switch dtype.size {
+        case 1: run(UInt8.self)
+        case 4: run(UInt32.self)
+        default: run(UInt64.self)
+        }
+    }
+}
+
+extension Shape {
+    /// Fills in a `-1` dimension and checks the element count, naming the op and both shapes.
+    static func resolve(_ shape: [Int], count: Int, op: String, from original: [Int]) -> [Int] {
+        let unknown = shape.indices.filter { shape[$0] == -1 }
+        precondition(unknown.count <= 1 && shape.allSatisfy { $0 >= -1 }, "\(op): invalid shape \(shape)")
+        var resolved = shape
+        if let u = unknown.first {
+            let known = shape.filter { $0 != -1 }.reduce(1, *)
+            precondition(known > 0 && count % known == 0, "\(op): cannot view shape \(original) as \(shape)")
+            resolved[u] = count / known
+        }
+        precondition(Shape.count(resolved) == count, "\(op): cannot view shape \(original) (\(count) elements) as \(shape)")
+        return resolved
+    }
+}

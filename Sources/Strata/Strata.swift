@@ -1,0 +1,48 @@
+import Foundation
+import Synchronization
+
+/// Library-wide settings: threads, the random seed and the buffer pool's counters.
+public enum Strata {
+    private static let threadCount = Atomic<Int>(Strata.defaultThreads())
+
+    /// Threads used by OpenBLAS and by Strata's own parallel loops.
+    ///
+    /// Defaults to the number of cores, or to `STRATA_THREADS` when that is set.
+    /// Setting it sets OpenBLAS's thread count too, so one number governs both.
+    public static var threads: Int {
+        get { threadCount.load(ordering: .relaxed) }
+        set {
+            precondition(newValue >= 1, "Strata.threads: must be at least 1, got \(newValue)")
+            threadCount.store(newValue, ordering: .relaxed)
+            BLAS.setThreads(newValue)
+        }
+    }
+
+    private static func defaultThreads() -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let fromEnvironment = ProcessInfo.processInfo.environment["STRATA_THREADS"].flatMap(Int.init)
+        let count = max(1, fromEnvironment ?? cores)
+        BLAS.setThreads(count)
+        return count
+    }
+
+    /// Reseeds the global random generator. The same seed gives the same numbers on every run.
+    public static func seed(_ value: UInt64) {
+        RandomGenerator.global.withLock { $0 = RandomGenerator(seed: value) }
+    }
+
+    /// The global generator's state, to save with a checkpoint and restore on resume.
+    public static var randomState: RandomGenerator {
+        get { RandomGenerator.global.withLock { $0 } }
+        set { RandomGenerator.global.withLock { $0 = newValue } }
+    }
+
+    /// The OpenBLAS build in use, as `openblas_get_config()` describes it.
+    public static var blasConfiguration: String { BLAS.configuration }
+
+    /// Counters of the tensor buffer pool: how many buffers came from `malloc` and how many were reused.
+    public static var memoryStatistics: MemoryStatistics { BufferPool.shared.statistics }
+
+    /// Frees every cached buffer the pool holds.
+    public static func releaseCachedMemory() { BufferPool.shared.releaseCached() }
+}

@@ -1,0 +1,53 @@
+/// The element type of a tensor.
+///
+/// `float32` is the training type, `float64` the checking type (gradcheck uses it), `int64` holds labels
+/// and indices as in PyTorch, and `bool` holds masks (one byte per element).
+public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
+    case float32, float64, int64, bool
+
+    /// Bytes per element.
+    public var size: Int {
+        switch self {
+        case .float32: 4
+        case .float64: 8
+        case .int64: 8
+        case .bool: 1
+        }
+    }
+
+    public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
+
+    public var description: String { rawValue }
+}
+
+/// A Swift type that can be a tensor element.
+public protocol TensorScalar: Sendable {
+    static var dtype: DType { get }
+    init(fromDouble value: Double)
+    var doubleValue: Double { get }
+}
+
+extension Float: TensorScalar {
+    public static var dtype: DType { .float32 }
+    public init(fromDouble value: Double) { self = Float(value) }
+    public var doubleValue: Double { Double(self) }
+}
+
+extension Double: TensorScalar {
+    public static var dtype: DType { .float64 }
+    public init(fromDouble value: Double) { self = value }
+    public var doubleValue: Double { self }
+}
+
+extension Int64: TensorScalar {
+    public static var dtype: DType { .int64 }
+    public init(fromDouble value: Double) { self = Int64(value) }
+    public var doubleValue: Double { Double(self) }
+}
+
+/// A boolean mask element, stored as one byte (0 or 1) so buffers match PyTorch's and safetensors' `BOOL`.
+extension Bool: TensorScalar {
+    public static var dtype: DType { .bool }
+    public init(fromDouble value: Double) { self = value != 0 }
+    public var doubleValue: Double { self ? 1 : 0 }
+}
