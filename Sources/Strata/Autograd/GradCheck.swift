@@ -28,16 +28,38 @@ public struct GradCheckResult: Sendable, CustomStringConvertible {
 public func gradcheck(_ inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
                       seed: UInt64 = 0x5EED, _ function: ([Tensor]) -> Tensor) -> GradCheckResult {
     precondition(inputs.contains { $0.dtype == .float64 }, "gradcheck: at least one input must be float64")
-    var generator = RandomGenerator(seed: seed)
     let leaves = inputs.map { input -> Tensor in
-        let copy = input.contiguous().clone()
+        let copy = input.contiguous().clone().detached()
         copy.requiresGrad = input.dtype == .float64
         return copy
     }
-    let output = function(leaves)
+    return checkGradients(of: leaves, eps: eps, atol: atol, rtol: rtol, seed: seed) { function(leaves) }
+}
+
+/// Checks the gradients of `function` with respect to `inputs` and every trainable parameter of `module`,
+/// which must be float64. Parameters are perturbed in place and restored.
+public func gradcheck(_ module: some Module, inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
+                      seed: UInt64 = 0x5EED, _ function: ([Tensor]) -> Tensor) -> GradCheckResult {
+    let parameters = module.trainableParameters()
+    precondition(parameters.allSatisfy { $0.dtype == .float64 && $0.isContiguous },
+                 "gradcheck: the module's parameters must be contiguous float64 tensors")
+    let leaves = inputs.map { input -> Tensor in
+        let copy = input.contiguous().clone().detached()
+        copy.requiresGrad = input.dtype == .float64
+        return copy
+    }
+    module.zeroGrad()
+    defer { module.zeroGrad() }
+    return checkGradients(of: leaves + parameters, eps: eps, atol: atol, rtol: rtol, seed: seed) { function(leaves) }
+}
+
+/// The shared check over leaf tensors that `function` reads and that can be perturbed in place.
+private func checkGradients(of leaves: [Tensor], eps: Double, atol: Double, rtol: Double, seed: UInt64,
+                            _ function: () -> Tensor) -> GradCheckResult {
+    var generator = RandomGenerator(seed: seed)
+    let output = function()
     precondition(output.dtype == .float64, "gradcheck: the function must return float64, got \(output.dtype)")
-    let upstream = Tensor(output.shape.isEmpty ? [generator.nextNormal()] : (0..<output.count).map { _ in generator.nextNormal() },
-                          shape: output.shape)
+    let upstream = Tensor((0..<output.count).map { _ in generator.nextNormal() }, shape: output.shape)
     var result = GradCheckResult(failures: [], maxAbsoluteError: 0)
     guard output.isTracked else {
         result.failures.append("the output is not connected to any float64 input")
@@ -55,14 +77,14 @@ public func gradcheck(_ inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-
     }
 
     func contracted() -> Double {
-        withNoGrad { (function(leaves) * upstream).sum().item() }
+        withNoGrad { (function() * upstream).sum().item() }
     }
     for (index, leaf) in leaves.enumerated() where leaf.requiresGrad {
-        let analytic = leaf.grad?.toDoubles() ?? [Double](repeating: 0, count: leaf.count)
         if let g = leaf.grad, g.shape != leaf.shape {
             result.failures.append("input \(index): gradient shape \(g.shape) differs from input shape \(leaf.shape)")
             continue
         }
+        let analytic = leaf.grad?.toDoubles() ?? [Double](repeating: 0, count: leaf.count)
         let values = leaf.pointer(Double.self)
         for element in 0..<leaf.count {
             let original = values[element]

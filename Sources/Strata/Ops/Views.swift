@@ -113,9 +113,17 @@ extension Tensor {
         return Tensor.differentiable("reshape", inputs: [self], output: view) { g in [g.reshaped(original)] }
     }
 
-    /// Copies `source` (broadcast to this shape) into this tensor's elements, in place. Off the tape.
+    /// Overwrites this tensor's elements with `source`'s (broadcast to this shape, converted to this dtype),
+    /// in place and off the tape, as PyTorch's `copy_` under `no_grad`.
+    public func copy(from source: Tensor) {
+        assign(source.to(dtype))
+    }
+
+    /// Copies `source` (broadcast to this shape, same dtype) into this tensor's elements, in place. Off the tape.
     func assign(_ source: Tensor) {
         precondition(source.dtype == dtype, "assign: dtype \(source.dtype) into \(dtype)")
+        precondition(Shape.broadcast(source.shape, shape, op: "copy") == shape,
+                     "copy: source shape \(source.shape) does not broadcast to destination shape \(shape)")
         let strided = Tensor(storage: source.storage, shape: shape,
                              strides: Shape.broadcastStrides(shape: source.shape, strides: source.strides, to: shape),
                              offset: source.offset, dtype: dtype)
