@@ -1,0 +1,151 @@
+import Foundation
+
+/// A learning-rate schedule: call `step()` once per epoch (or per batch for one-cycle and warm-up), as
+/// PyTorch's `lr_scheduler` classes; it writes the new rate into every parameter group of the optimizer.
+///
+/// Every schedule scales each group's initial learning rate by a factor of the number of steps taken.
+public class LearningRateSchedule {
+    public let optimizer: Optimizer
+    let baseRates: [Double]
+    /// Steps taken so far (PyTorch's `last_epoch`).
+    public private(set) var stepCount = 0
+
+    init(_ optimizer: Optimizer) {
+        self.optimizer = optimizer
+        baseRates = optimizer.groups.map(\.learningRate)
+    }
+
+    /// The factor applied to the base rates after `step` steps.
+    func factor(at step: Int) -> Double { 1 }
+
+    /// Advances one step and sets the groups' learning rates.
+    public func step() {
+        stepCount += 1
+        apply()
+    }
+
+    /// Sets the step count, for resuming, and applies the matching rates.
+    public func restore(stepCount: Int) {
+        self.stepCount = stepCount
+        apply()
+    }
+
+    func apply() {
+        let f = factor(at: stepCount)
+        for i in optimizer.groups.indices { optimizer.groups[i].learningRate = baseRates[i] * f }
+    }
+}
+
+/// Multiplies the rate by `gamma` every `stepSize` steps (`StepLR`).
+public final class StepSchedule: LearningRateSchedule {
+    let stepSize: Int, gamma: Double
+    public init(_ optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1) {
+        precondition(stepSize > 0, "StepSchedule: step size must be positive, got \(stepSize)")
+        (self.stepSize, self.gamma) = (stepSize, gamma)
+        super.init(optimizer)
+    }
+    override func factor(at step: Int) -> Double { pow(gamma, Double(step / stepSize)) }
+}
+
+/// Multiplies the rate by `gamma` at each milestone (`MultiStepLR`).
+public final class MultiStepSchedule: LearningRateSchedule {
+    let milestones: [Int], gamma: Double
+    public init(_ optimizer: Optimizer, milestones: [Int], gamma: Double = 0.1) {
+        (self.milestones, self.gamma) = (milestones.sorted(), gamma)
+        super.init(optimizer)
+    }
+    override func factor(at step: Int) -> Double { pow(gamma, Double(milestones.filter { $0 <= step }.count)) }
+}
+
+/// Multiplies the rate by `gamma` every step (`ExponentialLR`).
+public final class ExponentialSchedule: LearningRateSchedule {
+    let gamma: Double
+    public init(_ optimizer: Optimizer, gamma: Double) {
+        self.gamma = gamma
+        super.init(optimizer)
+    }
+    override func factor(at step: Int) -> Double { pow(gamma, Double(step)) }
+}
+
+/// Cosine annealing from the base rate to `minimumRate` over `period` steps (`CosineAnnealingLR`, closed form):
+/// `η_t = η_min + (η_0 − η_min)·(1 + cos(π·t / T)) / 2`.
+public final class CosineSchedule: LearningRateSchedule {
+    let period: Int, minimumRate: Double
+    public init(_ optimizer: Optimizer, period: Int, minimumRate: Double = 0) {
+        precondition(period > 0, "CosineSchedule: period must be positive, got \(period)")
+        (self.period, self.minimumRate) = (period, minimumRate)
+        super.init(optimizer)
+    }
+    override func apply() {
+        let t = Double(min(stepCount, period)) / Double(period)
+        for i in optimizer.groups.indices {
+            optimizer.groups[i].learningRate = minimumRate + (baseRates[i] - minimumRate) * (1 + cos(Double.pi * t)) / 2
+        }
+    }
+}
+
+/// Linear warm-up from `startFactor`·base to the base rate over `warmupSteps` steps (`LinearLR`).
+public final class LinearWarmupSchedule: LearningRateSchedule {
+    let warmupSteps: Int, startFactor: Double
+    public init(_ optimizer: Optimizer, warmupSteps: Int, startFactor: Double = 1.0 / 3) {
+        precondition(warmupSteps > 0, "LinearWarmupSchedule: warm-up steps must be positive, got \(warmupSteps)")
+        (self.warmupSteps, self.startFactor) = (warmupSteps, startFactor)
+        super.init(optimizer)
+        apply()
+    }
+    override func factor(at step: Int) -> Double {
+        startFactor + (1 - startFactor) * Double(min(step, warmupSteps)) / Double(warmupSteps)
+    }
+}
+
+/// The one-cycle policy (`OneCycleLR`, cosine annealing, three-phase off): warm up from `maxRate / divFactor`
+/// to `maxRate` over `pctStart` of `totalSteps`, then anneal to `maxRate / (divFactor · finalDivFactor)`.
+/// Step it once per batch.
+public final class OneCycleSchedule: LearningRateSchedule {
+    let maxRate: Double, totalSteps: Int, pctStart: Double, divFactor: Double, finalDivFactor: Double
+    public init(_ optimizer: Optimizer, maxRate: Double, totalSteps: Int, pctStart: Double = 0.3,
+                divFactor: Double = 25, finalDivFactor: Double = 1e4) {
+        precondition(totalSteps > 1, "OneCycleSchedule: total steps must be more than 1, got \(totalSteps)")
+        (self.maxRate, self.totalSteps, self.pctStart, self.divFactor, self.finalDivFactor) =
+            (maxRate, totalSteps, pctStart, divFactor, finalDivFactor)
+        super.init(optimizer)
+        apply()
+    }
+    override func apply() {
+        let initial = maxRate / divFactor, final = initial / finalDivFactor
+        let peak = pctStart * Double(totalSteps) - 1
+        let end = Double(totalSteps) - 1
+        let t = Double(min(stepCount, totalSteps - 1))
+        func anneal(_ from: Double, _ to: Double, _ fraction: Double) -> Double { to + (from - to) * (1 + cos(Double.pi * fraction)) / 2 }
+        let rate = t <= peak ? anneal(initial, maxRate, t / peak) : anneal(maxRate, final, (t - peak) / (end - peak))
+        for i in optimizer.groups.indices { optimizer.groups[i].learningRate = rate }
+    }
+}
+
+/// Multiplies the rate by `factor` when a watched metric has not improved for `patience` epochs
+/// (`ReduceLROnPlateau`, mode min, relative threshold). Call `step(metric:)` once per epoch.
+public final class ReduceOnPlateauSchedule {
+    public let optimizer: Optimizer
+    let factor: Double, patience: Int, threshold: Double, minimumRate: Double
+    public private(set) var best = Double.infinity
+    public private(set) var badEpochs = 0
+
+    public init(_ optimizer: Optimizer, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4, minimumRate: Double = 0) {
+        precondition(factor < 1, "ReduceOnPlateauSchedule: factor must be below 1, got \(factor)")
+        (self.optimizer, self.factor, self.patience, self.threshold, self.minimumRate) = (optimizer, factor, patience, threshold, minimumRate)
+    }
+
+    public func step(metric: Double) {
+        if metric < best * (1 - threshold) {
+            best = metric
+            badEpochs = 0
+            return
+        }
+        badEpochs += 1
+        guard badEpochs > patience else { return }
+        for i in optimizer.groups.indices {
+            optimizer.groups[i].learningRate = max(optimizer.groups[i].learningRate * factor, minimumRate)
+        }
+        badEpochs = 0
+    }
+}
