@@ -203,7 +203,7 @@ extension Tensor {
         let (kept, indices) = argReduce(r, dim: d, op: op)
         let original = shape
         let values = Tensor.differentiable(op, inputs: [self], output: kept) { g in  // g: kept shape
-            [Tensor.scatter(g, at: indices, along: d, into: original)]
+            [Tensor.scatterSelected(g, at: indices, along: d, into: original)]
         }
         guard let outShape = reducedShape(rank == 0 ? [] : [d], keepDims: keepDims) else { return (values, indices) }
         return (values.reshaped(outShape), indices.reshaped(outShape))
@@ -217,7 +217,7 @@ extension Tensor {
         let (value, index) = flat.argReduce(r, dim: 0, op: op)                      // [1], [1]
         let original = shape, n = count
         return Tensor.differentiable(op, inputs: [self], output: value.reshaped([])) { g in  // g: []
-            [Tensor.scatter(g, at: index, along: 0, into: [n]).reshaped(original)]
+            [Tensor.scatterSelected(g, at: index, along: 0, into: [n]).reshaped(original)]
         }
     }
 
@@ -237,7 +237,7 @@ extension Tensor {
 
     /// Zeros of `shape` with `g` (the selection's kept shape, `[outer, 1, inner]` around `d`) written at
     /// `indices` along `d`: the gradient of a max or min.
-    static func scatter(_ g: Tensor, at indices: Tensor, along d: Int, into shape: [Int]) -> Tensor {
+    static func scatterSelected(_ g: Tensor, at indices: Tensor, along d: Int, into shape: [Int]) -> Tensor {
         let out = Tensor.zeros(shape, dtype: g.dtype)
         let (outer, length, inner) = out.middleSizes(d)
         let source = g.contiguousData(), positions = indices.contiguousData()
@@ -248,7 +248,7 @@ extension Tensor {
         switch g.dtype {
         case .float32: run(Float.self)
         case .float64: run(Double.self)
-        default: unsupported("scatter", g.dtype)
+        default: unsupported("scatterSelected", g.dtype)
         }
         return out
     }

@@ -55,7 +55,7 @@ import Testing
         #expect(minIndices.shape == [2, 1] && minIndices.scalars(as: Int64.self) == [1, 0])
         let (columnMax, columnArg) = x.max(dim: 0)
         expectClose(columnMax, [3, 1, 3, 7], shape: [4])
-        #expect(columnArg.scalars(as: Int64.self) == [0, 0, 0, 1])             // ties 0.5 vs 1: n/a; 3 vs 0.5
+        #expect(columnArg.scalars(as: Int64.self) == [0, 0, 0, 1])  // columns [3,-1], [1,.5], [3,.5], [2,7]
         #expect(x.argmax(dim: 0).scalars(as: Int64.self) == [0, 0, 0, 1])
         #expect(x.argmin(dim: 1, keepDims: true).shape == [2, 1])
         expectClose(x.max(), [7], shape: [])
