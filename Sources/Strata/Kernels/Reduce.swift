@@ -71,3 +71,209 @@ func reduceRun<R: ReduceFunction, T: FloatElement>(_: R.Type, _ p: UnsafePointer
     }
     return result
 }
+
+// MARK: Selections (max/min with indices)
+
+/// Picks one element of a run, as max or min do. `prefers` is strict, so the first of equal elements is
+/// kept (PyTorch's tie rule), and a NaN is preferred to any number so it propagates like PyTorch's.
+protocol ArgReduceFunction {
+    static func prefers<T: FloatElement>(_ candidate: T, over best: T) -> Bool
+}
+
+enum MaxArgReduce: ArgReduceFunction {
+    static func prefers<T: FloatElement>(_ candidate: T, over best: T) -> Bool {
+        candidate > best || (candidate.isNaN && !best.isNaN)
+    }
+}
+
+enum MinArgReduce: ArgReduceFunction {
+    static func prefers<T: FloatElement>(_ candidate: T, over best: T) -> Bool {
+        candidate < best || (candidate.isNaN && !best.isNaN)
+    }
+}
+
+/// Selects over the middle dimension of a contiguous `[outer, length, inner]` buffer (`length ≥ 1`),
+/// writing the chosen values and their int64 positions along that dimension, both `[outer, inner]`.
+func argReduceMiddle<R: ArgReduceFunction, T: FloatElement>(_: R.Type, _: T.Type, _ src: UnsafePointer<T>,
+                                                            outer: Int, length: Int, inner: Int,
+                                                            values: UnsafeMutablePointer<T>,
+                                                            indices: UnsafeMutablePointer<Int64>) {
+    precondition(length >= 1, "argReduceMiddle: empty reduction")
+    if inner == 1 {
+        parallelFor(outer, grain: max(1, 32_768 / length)) { range in
+            for o in range {
+                let run = src + o * length
+                var best = run[0], index = 0
+                for j in 1..<length where R.prefers(run[j], over: best) {
+                    best = run[j]
+                    index = j
+                }
+                values[o] = best
+                indices[o] = Int64(index)
+            }
+        }
+        return
+    }
+    parallelFor(outer * inner, grain: 32_768 / length + 1) { range in
+        // As in `reduceMiddle`: chunks of flattened (outer, inner) positions, each walking whole rows.
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let o = position / inner, start = position % inner
+            let end = min(inner, start + (range.upperBound - position))
+            let base = src + o * length * inner
+            let v = values + o * inner, ix = indices + o * inner
+            for i in start..<end {
+                v[i] = base[i]
+                ix[i] = 0
+            }
+            for r in 1..<length {
+                let row = base + r * inner
+                for i in start..<end where R.prefers(row[i], over: v[i]) {
+                    v[i] = row[i]
+                    ix[i] = Int64(r)
+                }
+            }
+            position += end - start
+        }
+    }
+}
+
+/// Writes `src` (`[outer, inner]`) into a zeroed contiguous `[outer, length, inner]` buffer at the
+/// positions `indices` (`[outer, inner]`) along the middle dimension: the gradient of a selection.
+func scatterMiddle<T: FloatElement>(_: T.Type, _ src: UnsafePointer<T>, indices: UnsafePointer<Int64>,
+                                    outer: Int, length: Int, inner: Int, into dst: UnsafeMutablePointer<T>) {
+    for o in 0..<outer {
+        let s = src + o * inner, ix = indices + o * inner, d = dst + o * length * inner
+        for i in 0..<inner { d[Int(ix[i]) * inner + i] = s[i] }
+    }
+}
+
+// MARK: Softmax
+
+/// Softmax or log-softmax over the middle dimension of a contiguous `[outer, length, inner]` buffer.
+///
+/// Each run is read three times: its max `m`, the sum `s = Σ exp(x − m)` (every exponent ≤ 0, so
+/// nothing overflows), then the output `exp(x − m) / s` or `(x − m) − log s`. Runs are split over
+/// threads by flattened (outer, inner) position.
+func softmaxMiddle<T: FloatElement>(_: T.Type, _ src: UnsafePointer<T>, outer: Int, length: Int, inner: Int,
+                                    log: Bool, into dst: UnsafeMutablePointer<T>) {
+    let grain = max(1, 32_768 / max(length, 1))
+    if inner == 1 {
+        parallelFor(outer, grain: grain) { range in
+            for o in range {
+                let x = src + o * length, y = dst + o * length
+                let m = reduceRun(MaxReduce.self, x, length)
+                var s: T = 0
+                if log {
+                    for j in 0..<length { s += T.exp(x[j] - m) }
+                    let logSum = T.log(s)
+                    for j in 0..<length { y[j] = (x[j] - m) - logSum }
+                } else {
+                    for j in 0..<length {
+                        let e = T.exp(x[j] - m)
+                        y[j] = e
+                        s += e
+                    }
+                    let reciprocal = 1 / s
+                    for j in 0..<length { y[j] *= reciprocal }
+                }
+            }
+        }
+        return
+    }
+    parallelFor(outer * inner, grain: grain) { range in
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 2 * min(inner, range.count)) { buffer in
+            var position = range.lowerBound
+            while position < range.upperBound {
+                let o = position / inner, start = position % inner
+                let n = min(inner, start + (range.upperBound - position)) - start
+                let m = buffer.baseAddress!, s = m + n
+                let x = src + o * length * inner + start, y = dst + o * length * inner + start
+                for i in 0..<n {
+                    m[i] = MaxReduce.identity(T.self)
+                    s[i] = 0
+                }
+                for r in 0..<length {
+                    let row = x + r * inner
+                    for i in 0..<n { m[i] = MaxReduce.combine(m[i], row[i]) }
+                }
+                for r in 0..<length {
+                    let row = x + r * inner, out = y + r * inner
+                    for i in 0..<n {
+                        let e = T.exp(row[i] - m[i])
+                        out[i] = e
+                        s[i] += e
+                    }
+                }
+                if log {
+                    for i in 0..<n { s[i] = T.log(s[i]) }
+                    for r in 0..<length {
+                        let row = x + r * inner, out = y + r * inner
+                        for i in 0..<n { out[i] = (row[i] - m[i]) - s[i] }
+                    }
+                } else {
+                    for i in 0..<n { s[i] = 1 / s[i] }
+                    for r in 0..<length {
+                        let out = y + r * inner
+                        for i in 0..<n { out[i] *= s[i] }
+                    }
+                }
+                position += n
+            }
+        }
+    }
+}
+
+/// The input gradient of softmax or log-softmax over the middle dimension of `[outer, length, inner]`,
+/// from the upstream gradient `g` and the forward output `y` (both contiguous):
+/// softmax `g·y − y·Σ g·y`, i.e. `y·(g − Σ g·y)`; log-softmax `g − exp(y)·Σ g`.
+func softmaxBackwardMiddle<T: FloatElement>(_: T.Type, _ g: UnsafePointer<T>, _ y: UnsafePointer<T>,
+                                            outer: Int, length: Int, inner: Int, log: Bool,
+                                            into dst: UnsafeMutablePointer<T>) {
+    let grain = max(1, 32_768 / max(length, 1))
+    if inner == 1 {
+        parallelFor(outer, grain: grain) { range in
+            for o in range {
+                let gr = g + o * length, yr = y + o * length, d = dst + o * length
+                var total: T = 0
+                if log {
+                    for j in 0..<length { total += gr[j] }
+                    for j in 0..<length { d[j] = gr[j] - T.exp(yr[j]) * total }
+                } else {
+                    for j in 0..<length { total += gr[j] * yr[j] }
+                    for j in 0..<length { d[j] = yr[j] * (gr[j] - total) }
+                }
+            }
+        }
+        return
+    }
+    parallelFor(outer * inner, grain: grain) { range in
+        withUnsafeTemporaryAllocation(of: T.self, capacity: min(inner, range.count)) { buffer in
+            var position = range.lowerBound
+            while position < range.upperBound {
+                let o = position / inner, start = position % inner
+                let n = min(inner, start + (range.upperBound - position)) - start
+                let total = buffer.baseAddress!
+                let base = o * length * inner + start
+                for i in 0..<n { total[i] = 0 }
+                for r in 0..<length {
+                    let gr = g + base + r * inner, yr = y + base + r * inner
+                    if log {
+                        for i in 0..<n { total[i] += gr[i] }
+                    } else {
+                        for i in 0..<n { total[i] += gr[i] * yr[i] }
+                    }
+                }
+                for r in 0..<length {
+                    let gr = g + base + r * inner, yr = y + base + r * inner, d = dst + base + r * inner
+                    if log {
+                        for i in 0..<n { d[i] = gr[i] - T.exp(yr[i]) * total[i] }
+                    } else {
+                        for i in 0..<n { d[i] = yr[i] * (gr[i] - total[i]) }
+                    }
+                }
+                position += n
+            }
+        }
+    }
+}

@@ -51,7 +51,7 @@ extension Tensor {
     /// `[start, start + step, …]` up to but excluding `end`, as `torch.arange`.
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64) -> Tensor {
         precondition(step != 0, "arange: step must not be zero")
-        let n = max(0, Int(((end - start) / step).rounded(.up)))
+        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         let t = Tensor(uninitialized: [n], dtype: dtype)
         func run<T: TensorScalar>(_: T.Type) {
             let p = t.pointer(T.self)

@@ -76,7 +76,7 @@ public final class Tensor: @unchecked Sendable {
     func axis(_ dim: Int, op: String, rank: Int? = nil) -> Int {
         let r = rank ?? self.rank
         let d = dim < 0 ? dim + r : dim
-        precondition(d >= 0 && d < max(r, 1), "\(op): dim \(dim) out of range for a tensor of shape \(shape)")
+        precondition(d >= 0 && d < Swift.max(r, 1), "\(op): dim \(dim) out of range for a tensor of shape \(shape)")
         return d
     }
 }
