@@ -21,6 +21,7 @@ public struct SafetensorsFile {
     /// The header's `__metadata__` map (empty when the file has none).
     public var metadata: [String: String]
 
+    /// A checkpoint holding `tensors` (any shapes and strides; views are written by value) and `metadata`.
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
@@ -80,7 +81,8 @@ public struct SafetensorsFile {
 
     /// Writes the file atomically (see `AtomicFile`): the tensors' values, never their gradients.
     ///
-    /// Layout matches the reference writer byte for byte: tensors ordered by dtype (I64, F64, F32, BOOL —
+    /// Layout matches the reference writer byte for byte (checked against safetensors 0.8.0's `save_file`
+    /// on F32/F64/I64/BOOL, 0-d and zero-size tensors with metadata): tensors ordered by dtype (I64, F64, F32, BOOL —
     /// the reference's descending-alignment order) and then by name, so every tensor's data stays aligned
     /// to its element size; `__metadata__` first with keys sorted; compact JSON padded with spaces to a
     /// multiple of 8 bytes. Non-contiguous tensors are written in row-major order.
