@@ -51,6 +51,10 @@ extension Tensor {
 
     /// Removes dimension `dim` if it has size 1, or every size-1 dimension when `dim` is `nil`.
     public func squeezed(_ dim: Int? = nil) -> Tensor {
+        if rank == 0 {
+            if let dim { _ = axis(dim, op: "squeeze") }
+            return self
+        }
         let dims: [Int] = dim.map { d in
             let a = axis(d, op: "squeeze")
             return shape[a] == 1 ? [a] : []
@@ -116,6 +120,8 @@ extension Tensor {
     /// Copies `source` (broadcast to this shape) into this tensor's elements, in place. Off the tape.
     func assign(_ source: Tensor) {
         precondition(source.dtype == dtype, "assign: dtype \(source.dtype) into \(dtype)")
+        precondition(Shape.broadcast(source.shape, shape, op: "assign") == shape,
+                     "assign: source shape \(source.shape) does not broadcast to \(shape)")
         let strided = Tensor(storage: source.storage, shape: shape,
                              strides: Shape.broadcastStrides(shape: source.shape, strides: source.strides, to: shape),
                              offset: source.offset, dtype: dtype)
@@ -127,7 +133,11 @@ extension Tensor {
             let ss = cstrides[0][cstrides[0].count - 1], ds = cstrides[1][cstrides[1].count - 1]
             Shape.forEachRow(cshape, cstrides) { offsets in
                 let s = src + offsets[0], d = dst + offsets[1]
-                for i in 0..<n { d[i * ds] = s[i * ss] }
+                if ss == 1 && ds == 1 {
+                    d.update(from: s, count: n)
+                } else {
+                    for i in 0..<n { d[i * ds] = s[i * ss] }
+                }
             }
         }
         switch dtype.size {
