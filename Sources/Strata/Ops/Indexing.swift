@@ -28,6 +28,13 @@ extension Tensor {
                 let src = source.pointer(T.self), dst = out.pointer(T.self), idx = positions.pointer(Int64.self)
                 // Output row (a, j) of [outer, k, inner] is input row (a, idx[j]) of [outer, n, inner].
                 parallelFor(outer * k, grain: max(1, 32_768 / max(inner, 1))) { rows in
+                    if inner == 1 {  // single elements: a plain load/store beats a one-element memcpy
+                        for row in rows {
+                            let (a, j) = row.quotientAndRemainder(dividingBy: k)
+                            dst[row] = src[a * n + Int(idx[j])]
+                        }
+                        return
+                    }
                     for row in rows {
                         let (a, j) = row.quotientAndRemainder(dividingBy: k)
                         (dst + row * inner).update(from: src + (a * n + Int(idx[j])) * inner, count: inner)
