@@ -65,7 +65,10 @@ extension Tensor {
     /// `index`'s shape. The gradient is scattered back (`scatterAdd`), summing over repeated positions.
     public func gather(dim: Int, index: Tensor) -> Tensor {
         precondition(index.rank == rank, "gather: index shape \(index.shape) and input shape \(shape) differ in rank")
-        if rank == 0 { return unsqueezed(0).gather(dim: 0, index: index.reshaped([1])).squeezed(0) }
+        if rank == 0 {
+            precondition(dim == 0 || dim == -1, "gather: dim \(dim) out of range for a tensor of shape []")
+            return unsqueezed(0).gather(dim: 0, index: index.reshaped([1])).squeezed(0)
+        }
         let d = axis(dim, op: "gather")
         for e in 0..<rank where e != d {
             precondition(index.shape[e] <= shape[e],
@@ -115,6 +118,7 @@ extension Tensor {
         precondition(index.rank == rank && source.rank == rank,
                      "scatterAdd: ranks differ: input \(shape), index \(index.shape), source \(source.shape)")
         if rank == 0 {
+            precondition(dim == 0 || dim == -1, "scatterAdd: dim \(dim) out of range for a tensor of shape []")
             return unsqueezed(0).scatterAdd(dim: 0, index: index.reshaped([1]), source: source.unsqueezed(0)).squeezed(0)
         }
         let d = axis(dim, op: "scatterAdd")

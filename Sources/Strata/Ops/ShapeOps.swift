@@ -56,7 +56,7 @@ extension Tensor {
 
     /// Splits into consecutive pieces of the given sizes along `dim`, as `torch.split(x, sizes)`.
     ///
-    /// `[…, Σsᵢ, …] → [[…, s₀, …], [… , s₁, …], …]`; each piece is a slice view sharing this tensor's storage.
+    /// `[…, Σsᵢ, …] → [[…, s₀, …], […, s₁, …], …]`; each piece is a slice view sharing this tensor's storage.
     public func split(sizes: [Int], dim: Int = 0) -> [Tensor] {
         precondition(rank > 0, "split: cannot split a zero-dimensional tensor")
         let d = axis(dim, op: "split")
@@ -103,11 +103,12 @@ extension Tensor {
     /// `[n₀, n₁, …] → [b₀ + n₀ + a₀, b₁ + n₁ + a₁, …]`. Negative amounts crop. The gradient is the output
     /// gradient padded by the negated amounts (so the padding is cropped away and cropped parts get zero).
     /// - Parameters:
-    ///   - padding: one `(before, after)` pair per dimension, from the first dimension.
+    ///   - padding: `(before, after)` pairs from the first dimension on; dimensions past the list are not padded.
     ///   - value: the fill value of the new elements.
     public func padded(_ padding: [(before: Int, after: Int)], value: Double = 0) -> Tensor {
-        precondition(padding.count == rank,
-                     "pad: \(padding.count) (before, after) pairs for a tensor of shape \(shape); need one per dim")
+        precondition(padding.count <= rank,
+                     "pad: \(padding.count) (before, after) pairs for a tensor of shape \(shape); at most one per dim")
+        let padding = padding + [(before: Int, after: Int)](repeating: (0, 0), count: rank - padding.count)
         let outShape = zip(shape, padding).map { $0 + $1.before + $1.after }
         precondition(outShape.allSatisfy { $0 >= 0 }, "pad: padding \(padding) of shape \(shape) gives a negative size \(outShape)")
         let out = Tensor.full(outShape, value, dtype: dtype)

@@ -93,6 +93,7 @@ import Testing
         expectGradcheck([x], "gather of a transposed view") { $0[0].transposed().gather(dim: 0, index: indices([2, 0, 1, 2, 2, 0], shape: [2, 3])) }
         expectGradcheck([randomInput([2, 1, 3])], "gather size-1 dim") { $0[0].gather(dim: 1, index: indices([0, 0, 0, 0], shape: [2, 2, 1])) }
         expectGradcheck([randomInput([])], "gather scalar") { $0[0].gather(dim: 0, index: Tensor(scalar: 0, dtype: .int64)) }
+        expectGradcheck([randomInput([])], "gather scalar dim -1") { $0[0].gather(dim: -1, index: Tensor(scalar: 0, dtype: .int64)) }
         expectGradcheck([x], "gather zero-size index") { $0[0].gather(dim: 1, index: indices([], shape: [3, 0])) }
     }
 

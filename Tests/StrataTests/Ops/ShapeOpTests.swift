@@ -117,6 +117,8 @@ import Testing
         // Negative amounts crop: drop the first element, add two.
         expectClose(Tensor.arange(0, 5, dtype: .float64).padded([(-1, 2)]), [1, 2, 3, 4, 0, 0], shape: [6])
         expectClose(x.padded([(0, -1), (-1, 0)]), [2], shape: [1, 1])
+        // Only the first dim listed: the last is left alone.
+        expectClose(x.padded([(0, 1)], value: 5), [1, 2, 3, 4, 5, 5], shape: [3, 2])
         // xᵀ = [[1, 3], [2, 4]], padded on the left.
         expectClose(x.transposed().padded(last: [1, 0], value: -1), [-1, 1, 3, -1, 2, 4], shape: [2, 3])
         expectClose(Tensor.zeros([0, 2], dtype: .float64).padded([(1, 0), (0, 0)], value: 5), [5, 5], shape: [1, 2])
@@ -129,6 +131,7 @@ import Testing
         let x = randomInput([2, 3])
         expectGradcheck([x], "pad") { $0[0].padded([(1, 2), (0, 1)], value: 0.5) }
         expectGradcheck([x], "pad last") { $0[0].padded(last: [2, 1]) }
+        expectGradcheck([x], "pad first dim only") { $0[0].padded([(1, 1)], value: -1) }
         expectGradcheck([x], "pad crop") { $0[0].padded([(-1, 1), (1, -2)]) }
         expectGradcheck([x], "pad a transposed view") { $0[0].transposed().padded(last: [1, 0, 0, 2]) }
         expectGradcheck([randomInput([1, 3])], "pad size-1 dim") { $0[0].padded([(2, 0), (0, 0)]) }
