@@ -48,11 +48,11 @@ extension Tensor {
             }
         }
         let original = shape, positions = index.detached()
-        return Tensor.differentiable("indexSelect", inputs: [self], output: out) { g in
+        return Tensor.differentiable("indexSelect", inputs: [self], output: out) { g in   // g: […, k, …]
             var along = [Int](repeating: 1, count: original.count)
             along[d] = k
             let spread = positions.reshaped(along).expanded(to: g.shape)
-            return [Tensor.zeros(original, dtype: g.dtype).scatterAdd(dim: d, index: spread, source: g)]
+            return [Tensor.zeros(original, dtype: g.dtype).scatterAdd(dim: d, index: spread, source: g)]  // […, n, …]
         }
     }
 
@@ -114,7 +114,8 @@ extension Tensor {
     /// An index that is a 1-D index expanded along the other dims (as `indexSelect`'s pullback makes)
     /// adds whole rows.
     public func scatterAdd(dim: Int, index: Tensor, source: Tensor) -> Tensor {
-        precondition(source.dtype == dtype, "scatterAdd: source dtype \(source.dtype) differs from \(dtype) (shapes \(source.shape) and \(shape))")
+        precondition(source.dtype == dtype,
+                     "scatterAdd: source dtype \(source.dtype) differs from \(dtype) (shapes \(source.shape) and \(shape))")
         precondition(index.rank == rank && source.rank == rank,
                      "scatterAdd: ranks differ: input \(shape), index \(index.shape), source \(source.shape)")
         if rank == 0 {
@@ -124,7 +125,8 @@ extension Tensor {
         let d = axis(dim, op: "scatterAdd")
         for e in 0..<rank {
             precondition(index.shape[e] <= source.shape[e] && (e == d || index.shape[e] <= shape[e]),
-                         "scatterAdd: index shape \(index.shape) does not fit source shape \(source.shape) and input shape \(shape) (dim \(dim))")
+                         "scatterAdd: index shape \(index.shape) does not fit source shape \(source.shape) "
+                         + "and input shape \(shape) (dim \(dim))")
         }
         Tensor.checkIndices(index, below: shape[d], op: "scatterAdd", dim: dim, shape: shape)
         let out = Tensor(uninitialized: shape, dtype: dtype)
@@ -155,8 +157,11 @@ extension Tensor {
         let rank = out.rank
         let dst = out.pointer(T.self), idx = index.pointer(Int64.self)
         let k = index.shape[d], n = out.shape[d], si = index.strides[d]
-        let isRowIndex = (0..<rank).allSatisfy { $0 == d || index.strides[$0] == 0 || index.shape[$0] == 1 }
-        if isRowIndex && index.shape == source.shape && index.shape.indices.allSatisfy({ $0 == d || index.shape[$0] == out.shape[$0] }) {
+        // A row index: constant outside d (stride 0 or size 1), and index, source and output agree outside d.
+        let isRowIndex = (0..<rank).allSatisfy { e in
+            e == d || ((index.strides[e] == 0 || index.shape[e] == 1) && index.shape[e] == out.shape[e])
+        }
+        if isRowIndex && index.shape == source.shape {
             // One index per row: add source row (a, j) of [outer, k, inner] to output row (a, idx[j]) of [outer, n, inner].
             let dense = source.contiguousData()
             let src = dense.pointer(T.self)
@@ -218,10 +223,11 @@ extension Tensor {
     /// Stops unless `index` is int64 with every value in `0..<bound`, naming the op, the first bad index and
     /// the indexed shape. Broadcast (stride-0) dimensions are read once.
     static func checkIndices(_ index: Tensor, below bound: Int, op: String, dim: Int, shape: [Int]) {
-        precondition(index.dtype == .int64, "\(op): index must be int64, got \(index.dtype) (index shape \(index.shape), input shape \(shape))")
-        let distinct = Tensor(storage: index.storage,
-                              shape: index.shape.indices.map { index.strides[$0] == 0 ? min(index.shape[$0], 1) : index.shape[$0] },
-                              strides: index.strides, offset: index.offset, dtype: .int64)
+        precondition(index.dtype == .int64,
+                     "\(op): index must be int64, got \(index.dtype) (index shape \(index.shape), input shape \(shape))")
+        let distinctShape = index.shape.indices.map { index.strides[$0] == 0 ? min(index.shape[$0], 1) : index.shape[$0] }
+        let distinct = Tensor(storage: index.storage, shape: distinctShape, strides: index.strides,
+                              offset: index.offset, dtype: .int64)
         let dense = distinct.contiguousData()
         let p = dense.pointer(Int64.self)
         for i in 0..<dense.count where p[i] < 0 || p[i] >= bound {

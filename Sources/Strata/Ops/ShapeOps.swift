@@ -34,8 +34,8 @@ extension Tensor {
             starts.append(start)
             start += n
         }
-        return differentiable("cat", inputs: tensors, output: out) { g in
-            zip(starts, sizes).map { g.slice(d, $0..<($0 + $1)) }
+        return differentiable("cat", inputs: tensors, output: out) { g in   // g: […, Σnᵢ, …]
+            zip(starts, sizes).map { g.slice(d, $0..<($0 + $1)) }         // piece i: […, nᵢ, …]
         }
     }
 

@@ -116,6 +116,8 @@ import Testing
         expectClose(partial, [0, 3, 0, 0], shape: [2, 2])
         let ints = Tensor.zeros([3], dtype: .int64).scatterAdd(dim: 0, index: indices([1, 1]), source: Tensor([4, 5] as [Int64]))
         #expect(ints.scalars(as: Int64.self) == [0, 9, 0])
+        let f32 = Tensor([1, 1] as [Float]).scatterAdd(dim: 0, index: indices([0, 0, 1]), source: Tensor([0.5, 0.25, 2] as [Float]))
+        #expect(f32.scalars(as: Float.self) == [1.75, 3])  // 1 + 0.5 + 0.25, 1 + 2
     }
 
     @Test func scatterAddRowPathMatchesTheGeneralPath() {
