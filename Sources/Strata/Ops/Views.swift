@@ -51,6 +51,10 @@ extension Tensor {
 
     /// Removes dimension `dim` if it has size 1, or every size-1 dimension when `dim` is `nil`.
     public func squeezed(_ dim: Int? = nil) -> Tensor {
+        if rank == 0 {
+            if let dim { _ = axis(dim, op: "squeeze") }
+            return self
+        }
         let dims: [Int] = dim.map { d in
             let a = axis(d, op: "squeeze")
             return shape[a] == 1 ? [a] : []
@@ -135,7 +139,11 @@ extension Tensor {
             let ss = cstrides[0][cstrides[0].count - 1], ds = cstrides[1][cstrides[1].count - 1]
             Shape.forEachRow(cshape, cstrides) { offsets in
                 let s = src + offsets[0], d = dst + offsets[1]
-                for i in 0..<n { d[i * ds] = s[i * ss] }
+                if ss == 1 && ds == 1 {
+                    d.update(from: s, count: n)
+                } else {
+                    for i in 0..<n { d[i * ds] = s[i * ss] }
+                }
             }
         }
         switch dtype.size {
