@@ -206,11 +206,12 @@ extension Tensor {
         let (a, b) = (detached(), exponent.detached())
         let out = Tensor.binary(PowFunction.self, a, b, op: "pow")
         let y = out.detached()
+        let (wantsBase, wantsExponent) = (isTracked, exponent.isTracked)
         return Tensor.differentiable("pow", inputs: [self, exponent], output: out) { g in
             let zero = g.scalarLike(0)
-            let dA = Tensor.where(b.eq(0), zero, b * a.pow(b - 1))                    // b·aᵇ⁻¹
-            let dB = Tensor.where(a.eq(0).logicalAnd(b.ge(0)), zero, y * a.log())     // aᵇ·log a
-            return [(g * dA).sum(toShape: a.shape), (g * dB).sum(toShape: b.shape)]
+            let dA = wantsBase ? Tensor.where(b.eq(0), zero, b * a.pow(b - 1)) : nil                    // b·aᵇ⁻¹
+            let dB = wantsExponent ? Tensor.where(a.eq(0).logicalAnd(b.ge(0)), zero, y * a.log()) : nil  // aᵇ·log a
+            return [dA.map { (g * $0).sum(toShape: a.shape) }, dB.map { (g * $0).sum(toShape: b.shape) }]
         }
     }
 
