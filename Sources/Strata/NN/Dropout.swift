@@ -1,0 +1,53 @@
+/// Dropout, as `nn.Dropout` and `F.dropout`: inverted dropout, so evaluation needs no rescaling.
+
+extension Tensor {
+    /// Zeroes each element with probability `p` and scales the survivors by `1/(1 − p)`, when `training`;
+    /// the identity otherwise.
+    ///
+    /// `y = x·m/(1 − p)` with `m ~ Bernoulli(1 − p)` per element, drawn from the global generator
+    /// (`Strata.seed(_:)`), so the same seed gives the same mask. `p = 1` gives zeros. The gradient is
+    /// `dx = dy·m/(1 − p)`. Any shape; float32 or float64.
+    public func dropout(p: Double = 0.5, training: Bool = true) -> Tensor {
+        precondition((0...1).contains(p), "dropout: probability \(p) must be in [0, 1] (input \(shape))")
+        guard training && p > 0 else { return self }
+        let x = detached().contiguousData()
+        let mask = Tensor(uninitialized: shape, dtype: dtype)   // 0 or 1/(1 − p), same shape as x
+        let out = Tensor(uninitialized: shape, dtype: dtype)
+        let n = count
+        func run<T: FloatElement>(_: T.Type) {
+            let (xp, mp, yp) = (x.pointer(T.self), mask.pointer(T.self), out.pointer(T.self))
+            let scale: T = p < 1 ? T(fromDouble: 1 / (1 - p)) : 0
+            // The generator is sequential, so the mask is drawn in one pass; the multiply is then parallel.
+            Strata.withGlobalGenerator { generator in
+                for i in 0..<n { mp[i] = generator.nextUnit() < p ? 0 : scale }
+            }
+            parallelFor(n) { range in
+                for i in range { yp[i] = xp[i] * mp[i] }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        default: unsupported("dropout", dtype)
+        }
+        return Tensor.differentiable("dropout", inputs: [self], output: out) { g in [g * mask] }   // dx = dy·m/(1 − p)
+    }
+}
+
+/// Randomly zeroes elements during training, as `nn.Dropout`; the identity in evaluation mode.
+///
+/// Training: `y = x·m/(1 − p)`, `m ~ Bernoulli(1 − p)` from the global generator. `train()`/`eval()` on any
+/// enclosing module switch it.
+public final class Dropout: Layer, ModeDependent {
+    /// The probability of zeroing an element.
+    public let p: Double
+    public var isTraining = true
+
+    public init(p: Double = 0.5) {
+        precondition((0...1).contains(p), "Dropout: probability \(p) must be in [0, 1]")
+        self.p = p
+    }
+
+    /// Any shape → the same shape.
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.dropout(p: p, training: isTraining) }
+}

@@ -1,0 +1,94 @@
+/// A lookup table of vectors, as `nn.Embedding`. Shapes: `V` = vocabulary (`numEmbeddings`),
+/// `D` = `embeddingDim`, `I` = number of indices (all dims of the index tensor flattened).
+
+extension Tensor {
+    /// Gathers rows of `weight` for int64 `indices` of any shape, as `F.embedding`: `[...] → [..., D]`.
+    ///
+    /// `y[i] = weight[indices[i]]`. The gradient of `weight` scatter-adds `dy` rows back, so a repeated
+    /// index receives the sum of its rows; the row `paddingIdx` (if any) receives none.
+    /// - Parameters:
+    ///   - indices: int64, each in `0..<V`.
+    ///   - weight: `[V, D]`.
+    ///   - paddingIdx: a row that gets no gradient; negative values count from the end.
+    public static func embedding(_ indices: Tensor, weight: Tensor, paddingIdx: Int? = nil) -> Tensor {
+        precondition(indices.dtype == .int64, "embedding: indices must be int64, got \(indices.dtype) of shape \(indices.shape)")
+        precondition(weight.rank == 2, "embedding: weight \(weight.shape) must be [numEmbeddings, embeddingDim]")
+        let (vocabulary, dim) = (weight.shape[0], weight.shape[1])
+        let padding = paddingIdx.map { $0 < 0 ? $0 + vocabulary : $0 }
+        precondition(padding == nil || (0..<vocabulary).contains(padding!),
+                     "embedding: paddingIdx \(paddingIdx!) out of range for weight \(weight.shape)")
+        let ids = indices.contiguousData()                                     // [I]
+        let idp = ids.pointer(Int64.self)
+        for i in 0..<ids.count {
+            precondition(idp[i] >= 0 && idp[i] < vocabulary,
+                         "embedding: index \(idp[i]) out of range for weight \(weight.shape) (indices \(indices.shape))")
+        }
+        let table = weight.detached().contiguousData()                         // [V, D]
+        let out = Tensor(uninitialized: indices.shape + [dim], dtype: weight.dtype)  // [I, D]
+        let rows = ids.count
+        func gather<T: FloatElement>(_: T.Type) {
+            let (wp, yp) = (table.pointer(T.self), out.pointer(T.self))
+            parallelFor(rows, grain: max(1, 32_768 / max(dim, 1))) { range in
+                for i in range { (yp + i * dim).update(from: wp + Int(idp[i]) * dim, count: dim) }
+            }
+        }
+        switch weight.dtype {
+        case .float32: gather(Float.self)
+        case .float64: gather(Double.self)
+        default: unsupported("embedding", weight.dtype)
+        }
+        let weightShape = weight.shape
+        return differentiable("embedding", inputs: [weight], output: out) { g in    // g: [..., D]
+            let dy = g.contiguousData()
+            let dw = Tensor.zeros(weightShape, dtype: dy.dtype)                    // [V, D]
+            func scatterAdd<T: FloatElement>(_: T.Type) {
+                let (gp, dp, ip) = (dy.pointer(T.self), dw.pointer(T.self), ids.pointer(Int64.self))
+                // Chunks own disjoint column ranges, so repeated indices never race.
+                parallelFor(dim, grain: max(1, 32_768 / max(rows, 1))) { columns in
+                    for i in 0..<rows {
+                        let row = Int(ip[i])
+                        if row == padding { continue }
+                        let (src, dst) = (gp + i * dim, dp + row * dim)
+                        for j in columns { dst[j] += src[j] }
+                    }
+                }
+            }
+            switch dy.dtype {
+            case .float32: scatterAdd(Float.self)
+            case .float64: scatterAdd(Double.self)
+            default: unsupported("embedding backward", dy.dtype)
+            }
+            return [dw]
+        }
+    }
+}
+
+/// A table of `numEmbeddings` learned vectors of size `embeddingDim`, looked up by int64 index, as `nn.Embedding`.
+///
+/// - `weight`: `[numEmbeddings, embeddingDim]`, initialised N(0, 1), with the `paddingIdx` row zeroed.
+public final class Embedding: Layer {
+    public let numEmbeddings: Int
+    public let embeddingDim: Int
+    /// The row that is initialised to zeros and never receives a gradient (non-negative once stored).
+    public let paddingIdx: Int?
+    public var weight: Tensor
+
+    /// - Parameters:
+    ///   - numEmbeddings: `V`, the number of rows.
+    ///   - embeddingDim: `D`, the size of each row.
+    ///   - paddingIdx: a row kept at zero gradient (e.g. a padding token); negative values count from the end.
+    public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil, dtype: DType = .float32) {
+        let padding = paddingIdx.map { $0 < 0 ? $0 + numEmbeddings : $0 }
+        precondition(padding == nil || (0..<numEmbeddings).contains(padding!),
+                     "Embedding: paddingIdx \(paddingIdx!) out of range for \(numEmbeddings) embeddings")
+        (self.numEmbeddings, self.embeddingDim, self.paddingIdx) = (numEmbeddings, embeddingDim, padding)
+        weight = Init.normal([numEmbeddings, embeddingDim], dtype: dtype)
+        if let padding { weight.select(0, padding).assign(Tensor.zeros([embeddingDim], dtype: dtype)) }
+        weight.requiresGrad = true
+    }
+
+    /// int64 `[...]` → `[..., D]`.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        Tensor.embedding(input, weight: weight, paddingIdx: paddingIdx)
+    }
+}

@@ -1,0 +1,200 @@
+/// Normalisation layers with PyTorch's names, defaults and state dicts. Each forwards to the fused op of the
+/// same name in `Ops/Normalization.swift`. Shapes: `N` = batch, `C` = channels, `L` = length, `H`×`W` = image.
+
+/// Layer normalisation over the trailing `normalizedShape` dims, as `nn.LayerNorm`.
+///
+/// `y = (x − E[x]) / √(Var[x] + eps) · γ + β`.
+/// - `weight` (γ): `normalizedShape`, initialised to ones; `bias` (β): `normalizedShape`, zeros.
+public final class LayerNorm: Layer {
+    public let normalizedShape: [Int]
+    public let eps: Double
+    public var weight: Tensor?
+    public var bias: Tensor?
+
+    /// - Parameters:
+    ///   - normalizedShape: the trailing dims of the input to normalise over.
+    ///   - elementwiseAffine: whether to learn `weight` (and `bias`, unless `bias` is false).
+    public init(_ normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true,
+                dtype: DType = .float32) {
+        self.normalizedShape = normalizedShape
+        self.eps = eps
+        weight = elementwiseAffine ? Tensor.ones(normalizedShape, dtype: dtype) : nil
+        self.bias = elementwiseAffine && bias ? Tensor.zeros(normalizedShape, dtype: dtype) : nil
+        weight?.requiresGrad = true
+        self.bias?.requiresGrad = true
+    }
+
+    /// Normalises over the last dimension of size `size`.
+    public convenience init(_ size: Int, eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true,
+                            dtype: DType = .float32) {
+        self.init([size], eps: eps, elementwiseAffine: elementwiseAffine, bias: bias, dtype: dtype)
+    }
+
+    /// `[..., *normalizedShape] → [..., *normalizedShape]`.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        Tensor.layerNorm(input, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// Group normalisation, as `nn.GroupNorm`: channels split into `numGroups` groups, each normalised per sample.
+///
+/// - `weight` (γ): `[C]`, ones; `bias` (β): `[C]`, zeros.
+public final class GroupNorm: Layer {
+    public let numGroups: Int
+    public let numChannels: Int
+    public let eps: Double
+    public var weight: Tensor?
+    public var bias: Tensor?
+
+    /// - Parameters:
+    ///   - numGroups: groups to split the channels into; must divide `numChannels`.
+    ///   - numChannels: `C`, the size of the input's second dim.
+    ///   - affine: whether to learn a per-channel `weight` and `bias`.
+    public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, dtype: DType = .float32) {
+        precondition(numGroups > 0 && numChannels % numGroups == 0,
+                     "GroupNorm: \(numChannels) channels do not split into \(numGroups) groups")
+        (self.numGroups, self.numChannels, self.eps) = (numGroups, numChannels, eps)
+        weight = affine ? Tensor.ones([numChannels], dtype: dtype) : nil
+        bias = affine ? Tensor.zeros([numChannels], dtype: dtype) : nil
+        weight?.requiresGrad = true
+        bias?.requiresGrad = true
+    }
+
+    /// `[N, C, *] → [N, C, *]`.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        precondition(input.rank >= 2 && input.shape[1] == numChannels,
+                     "GroupNorm: input \(input.shape) must be [N, \(numChannels), *]")
+        return Tensor.groupNorm(input, groups: numGroups, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// What BatchNorm1d and BatchNorm2d share: parameters, running statistics and the forward pass.
+protocol BatchNormLayer: Layer, ModeDependent {
+    var numFeatures: Int { get }
+    var eps: Double { get }
+    var momentum: Double? { get }
+    var trackRunningStats: Bool { get }
+    var weight: Tensor? { get }
+    var bias: Tensor? { get }
+    var runningMean: Tensor { get }
+    var runningVar: Tensor { get }
+    var numBatchesTracked: Tensor { get }
+}
+
+extension BatchNormLayer {
+    /// PyTorch's state dict order; the running statistics are absent when they are not tracked.
+    var batchNormEntries: [(name: String, entry: ModuleEntry)] {
+        var found: [(name: String, entry: ModuleEntry)] = []
+        if let weight { found.append(("weight", .parameter(weight))) }
+        if let bias { found.append(("bias", .parameter(bias))) }
+        if trackRunningStats {
+            found += [("running_mean", .buffer(runningMean)), ("running_var", .buffer(runningVar)),
+                      ("num_batches_tracked", .buffer(numBatchesTracked))]
+        }
+        return found
+    }
+
+    /// Batch statistics in training (and always when statistics are not tracked), running ones in evaluation.
+    func batchNormForward(_ input: Tensor) -> Tensor {
+        precondition(input.shape[1] == numFeatures,
+                     "BatchNorm: input \(input.shape) has \(input.shape[1]) channels, expected \(numFeatures)")
+        var factor = momentum ?? 0
+        if isTraining && trackRunningStats {
+            numBatchesTracked.pointer(Int64.self).pointee += 1
+            // momentum nil: a cumulative moving average, weighting every batch so far equally.
+            if momentum == nil { factor = 1 / Double(numBatchesTracked.pointer(Int64.self).pointee) }
+        }
+        let useRunning = trackRunningStats
+        return Tensor.batchNorm(input, runningMean: useRunning ? runningMean : nil, runningVar: useRunning ? runningVar : nil,
+                                weight: weight, bias: bias, training: isTraining || !trackRunningStats,
+                                momentum: factor, eps: eps)
+    }
+}
+
+/// Batch normalisation over `[N, C]` or `[N, C, L]`, as `nn.BatchNorm1d`.
+///
+/// Training normalises each channel with the batch's mean and biased variance and updates
+/// `running = (1 − momentum)·running + momentum·stat` (unbiased variance); evaluation uses the running values.
+/// - `weight` (γ): `[C]`, ones; `bias` (β): `[C]`, zeros.
+/// - Buffers: `runningMean` `[C]` zeros, `runningVar` `[C]` ones, `numBatchesTracked` int64 0-d, counting
+///   training forwards.
+public final class BatchNorm1d: Layer, ModeDependent, BatchNormLayer {
+    public let numFeatures: Int
+    public let eps: Double
+    /// The running-average factor; `nil` for a cumulative average over all batches, as in PyTorch.
+    public let momentum: Double?
+    public let trackRunningStats: Bool
+    public var weight: Tensor?
+    public var bias: Tensor?
+    @Buffer public var runningMean: Tensor
+    @Buffer public var runningVar: Tensor
+    @Buffer public var numBatchesTracked: Tensor
+    public var isTraining = true
+
+    /// - Parameters:
+    ///   - numFeatures: `C`.
+    ///   - affine: whether to learn `weight` and `bias`.
+    ///   - trackRunningStats: whether to keep running statistics; without them evaluation also uses batch statistics.
+    public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
+                trackRunningStats: Bool = true, dtype: DType = .float32) {
+        (self.numFeatures, self.eps, self.momentum, self.trackRunningStats) = (numFeatures, eps, momentum, trackRunningStats)
+        weight = affine ? Tensor.ones([numFeatures], dtype: dtype) : nil
+        bias = affine ? Tensor.zeros([numFeatures], dtype: dtype) : nil
+        weight?.requiresGrad = true
+        bias?.requiresGrad = true
+        runningMean = Tensor.zeros([numFeatures], dtype: dtype)
+        runningVar = Tensor.ones([numFeatures], dtype: dtype)
+        numBatchesTracked = Tensor.zeros([], dtype: .int64)
+    }
+
+    public var entries: [(name: String, entry: ModuleEntry)] { batchNormEntries }
+
+    /// `[N, C] → [N, C]` or `[N, C, L] → [N, C, L]`.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        precondition(input.rank == 2 || input.rank == 3, "BatchNorm1d: input \(input.shape) must be [N, C] or [N, C, L]")
+        return batchNormForward(input)
+    }
+}
+
+/// Batch normalisation over `[N, C, H, W]`, as `nn.BatchNorm2d`: each channel over `N·H·W` elements.
+///
+/// - `weight` (γ): `[C]`, ones; `bias` (β): `[C]`, zeros.
+/// - Buffers: `runningMean` `[C]` zeros, `runningVar` `[C]` ones, `numBatchesTracked` int64 0-d.
+/// The state dict reads `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`.
+public final class BatchNorm2d: Layer, ModeDependent, BatchNormLayer {
+    public let numFeatures: Int
+    public let eps: Double
+    /// The running-average factor; `nil` for a cumulative average over all batches, as in PyTorch.
+    public let momentum: Double?
+    public let trackRunningStats: Bool
+    public var weight: Tensor?
+    public var bias: Tensor?
+    @Buffer public var runningMean: Tensor
+    @Buffer public var runningVar: Tensor
+    @Buffer public var numBatchesTracked: Tensor
+    public var isTraining = true
+
+    /// - Parameters:
+    ///   - numFeatures: `C`.
+    ///   - affine: whether to learn `weight` and `bias`.
+    ///   - trackRunningStats: whether to keep running statistics; without them evaluation also uses batch statistics.
+    public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
+                trackRunningStats: Bool = true, dtype: DType = .float32) {
+        (self.numFeatures, self.eps, self.momentum, self.trackRunningStats) = (numFeatures, eps, momentum, trackRunningStats)
+        weight = affine ? Tensor.ones([numFeatures], dtype: dtype) : nil
+        bias = affine ? Tensor.zeros([numFeatures], dtype: dtype) : nil
+        weight?.requiresGrad = true
+        bias?.requiresGrad = true
+        runningMean = Tensor.zeros([numFeatures], dtype: dtype)
+        runningVar = Tensor.ones([numFeatures], dtype: dtype)
+        numBatchesTracked = Tensor.zeros([], dtype: .int64)
+    }
+
+    public var entries: [(name: String, entry: ModuleEntry)] { batchNormEntries }
+
+    /// `[N, C, H, W] → [N, C, H, W]`.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        precondition(input.rank == 4, "BatchNorm2d: input \(input.shape) must be [N, C, H, W]")
+        return batchNormForward(input)
+    }
+}
