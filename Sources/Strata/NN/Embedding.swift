@@ -28,7 +28,7 @@ extension Tensor {
         let rows = ids.count
         func gather<T: FloatElement>(_: T.Type) {
             let (wp, yp) = (table.pointer(T.self), out.pointer(T.self))
-            parallelFor(rows, grain: max(1, 32_768 / max(dim, 1))) { range in
+            parallelFor(rows, grain: Swift.max(1, 32_768 / Swift.max(dim, 1))) { range in
                 for i in range { (yp + i * dim).update(from: wp + Int(idp[i]) * dim, count: dim) }
             }
         }
@@ -44,7 +44,7 @@ extension Tensor {
             func scatterAdd<T: FloatElement>(_: T.Type) {
                 let (gp, dp, ip) = (dy.pointer(T.self), dw.pointer(T.self), ids.pointer(Int64.self))
                 // Chunks own disjoint column ranges, so repeated indices never race.
-                parallelFor(dim, grain: max(1, 32_768 / max(rows, 1))) { columns in
+                parallelFor(dim, grain: Swift.max(1, 32_768 / Swift.max(rows, 1))) { columns in
                     for i in 0..<rows {
                         let row = Int(ip[i])
                         if row == padding { continue }

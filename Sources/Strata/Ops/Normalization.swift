@@ -157,7 +157,7 @@ extension Tensor {
             let (mp, rp) = (mean.pointer(T.self), rstd.pointer(T.self))
             let perGroup = c / groups, blockSize = perGroup * s
             // dx, one group of one sample at a time: two sums over the block, then the formula above.
-            parallelFor(n * groups, grain: max(1, 16_384 / max(blockSize, 1))) { blocks in
+            parallelFor(n * groups, grain: Swift.max(1, 16_384 / Swift.max(blockSize, 1))) { blocks in
                 for block in blocks {
                     let (mu, r) = (mp[block], rp[block])
                     let first = (block % groups) * perGroup
@@ -182,7 +182,7 @@ extension Tensor {
             }
             // dγ, dβ: each chunk owns a range of channels and walks the samples in memory order.
             let (dwp, dbp) = (dw.pointer(T.self), db.pointer(T.self))
-            parallelFor(c, grain: max(1, 16_384 / max(n * s, 1))) { channels in
+            parallelFor(c, grain: Swift.max(1, 16_384 / Swift.max(n * s, 1))) { channels in
                 for ch in channels { dwp[ch] = 0; dbp[ch] = 0 }
                 for sample in 0..<n {
                     for ch in channels {
@@ -219,7 +219,7 @@ extension Tensor {
             let wp = w?.pointer(T.self)
             let (mp, rp, dwp, dbp) = (mean.pointer(T.self), rstd.pointer(T.self), dw.pointer(T.self), db.pointer(T.self))
             // dγ = Σ dy·x̂ and dβ = Σ dy per channel, over the samples in memory order.
-            parallelFor(c, grain: max(1, 16_384 / max(n * s, 1))) { channels in
+            parallelFor(c, grain: Swift.max(1, 16_384 / Swift.max(n * s, 1))) { channels in
                 for ch in channels { dwp[ch] = 0; dbp[ch] = 0 }
                 for sample in 0..<n {
                     for ch in channels {
@@ -236,7 +236,7 @@ extension Tensor {
             }
             // γ is constant over a channel, so mean(dy·γ) = γ·dβ/M and mean(dy·γ·x̂) = γ·dγ/M.
             let m = T(n * s)
-            parallelFor(n * c, grain: max(1, 16_384 / max(s, 1))) { rows in
+            parallelFor(n * c, grain: Swift.max(1, 16_384 / Swift.max(s, 1))) { rows in
                 for row in rows {
                     let ch = row % c
                     let (mu, r) = (mp[ch], rp[ch])
