@@ -84,16 +84,22 @@ enum IDX {
         }
         try validate(shape)
 
-        // Grow the buffer as bytes arrive, so a header that lies about its size cannot make us allocate it.
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(min(count, source.plausibleRemainingBytes))
-        while bytes.count < count {
-            let start = bytes.count, n = min(1 << 22, count - start)
-            bytes.append(contentsOf: repeatElement(0, count: n))
-            let read = try bytes.withUnsafeMutableBytes {
-                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start..<start + n]))
+        // Allocate no more than the file could hold, so a header that lies about its size cannot make us
+        // allocate what it claims; if it claims more, count what there is and report it.
+        var bytes = [UInt8](repeating: 0, count: min(count, source.plausibleRemainingBytes))
+        let read = try bytes.withUnsafeMutableBytes { try source.read(into: $0) }
+        guard read == count else {
+            // The source ended early. If it filled the capped buffer, count (without keeping) what follows.
+            var total = read
+            if read == bytes.count {
+                var scratch = [UInt8](repeating: 0, count: 1 << 20)
+                while total < count {
+                    let n = try scratch.withUnsafeMutableBytes { try source.read(into: $0) }
+                    total += n
+                    if n < scratch.count { break }
+                }
             }
-            guard read == n else { throw DatasetError.truncatedData(url, expectedBytes: count, actualBytes: start + read) }
+            throw DatasetError.truncatedData(url, expectedBytes: count, actualBytes: min(total, count))
         }
         try source.expectEnd(declaredBytes: headerBytes + count)
         return IDXFile(shape: shape, bytes: bytes)

@@ -113,6 +113,14 @@ import Testing
         #expect(error == .truncatedData(dir.file(Self.trainImages + (gzip ? ".gz" : "")), expectedBytes: 1568, actualBytes: 1176))
     }
 
+    @Test(arguments: [false, true])
+    func headerClaimingBillionsOfBytesIsTruncatedNotAllocated(gzip: Bool) throws {
+        // 4e9 labels declared, 2 present: the reader sizes its buffer by the file, not the header.
+        let (error, dir) = try loadError(images: Self.goodImages, labels: idx(dims: [4_000_000_000], body: [3, 9]), gzip: gzip)
+        defer { dir.cleanup() }
+        #expect(error == .truncatedData(dir.file(Self.trainLabels + (gzip ? ".gz" : "")), expectedBytes: 4_000_000_000, actualBytes: 2))
+    }
+
     @Test func trailingBytesRaw() throws {
         let (error, dir) = try loadError(images: Self.goodImages, labels: Self.goodLabels + [0, 0, 0], gzip: false)
         defer { dir.cleanup() }
