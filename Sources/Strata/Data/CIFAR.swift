@@ -46,6 +46,7 @@ enum CIFARFormat {
 ///
 /// Records are 1 label byte (0–9) + 3072 pixel bytes. Inputs are float32 `[3, 32, 32]` in [0, 1].
 public struct CIFAR10: Dataset {
+    /// Which files were read.
     public let split: DatasetSplit
     let store: ImageStore
 
@@ -74,6 +75,7 @@ public struct CIFAR10: Dataset {
 ///
 /// Records are 2 label bytes (coarse 0–19, fine 0–99) + 3072 pixel bytes. Inputs are float32 `[3, 32, 32]` in [0, 1].
 public struct CIFAR100: Dataset {
+    /// Which file was read.
     public let split: DatasetSplit
     let store: ImageStore
 

@@ -28,9 +28,13 @@ public struct Batch: Sendable {
 /// }
 /// ```
 public struct DataLoader<D: Dataset>: Sequence, Sendable {
+    /// The examples batched.
     public let dataset: D
+    /// Examples per batch; the last batch may be smaller unless `dropLast`.
     public let batchSize: Int
+    /// Whether each epoch visits the examples in its own seeded order.
     public let shuffle: Bool
+    /// Determines every epoch's order and every batch's augmentation.
     public let seed: UInt64
     /// Whether a last batch smaller than `batchSize` is dropped.
     public let dropLast: Bool
@@ -97,12 +101,17 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
 
 /// The batches of one epoch of a `DataLoader`, from a starting batch.
 public struct EpochBatches<D: Dataset>: Sequence, Sendable {
+    /// The loader the batches come from.
     public let loader: DataLoader<D>
+    /// The epoch whose order is used.
     public let epoch: Int
+    /// The first batch yielded.
     public let start: Int
 
+    /// The batches left: `batchesPerEpoch − start`.
     public var underestimatedCount: Int { loader.batchesPerEpoch - start }
 
+    /// Starts the epoch (and, with prefetching, its background thread).
     public func makeIterator() -> BatchIterator<D> { BatchIterator(loader: loader, epoch: epoch, start: start) }
 }
 
@@ -139,6 +148,7 @@ public final class BatchIterator<D: Dataset>: IteratorProtocol {
 
     deinit { queue?.cancel() }
 
+    /// The next batch of the epoch, or nil after the last.
     public func next() -> Batch? {
         guard position < end else { return nil }
         defer { position += 1 }

@@ -66,6 +66,7 @@ extension Dataset {
 
 /// The examples of `base` at `indices`, in that order.
 public struct DatasetSubset<Base: Dataset>: Dataset {
+    /// The dataset the examples come from.
     public let base: Base
     /// Indices into `base`.
     public let indices: [Int]

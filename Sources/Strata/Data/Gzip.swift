@@ -43,6 +43,7 @@ public enum Gzip {
                                    zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         precondition(status == Z_OK, "Gzip.compress: deflateInit2 failed with \(status)")
         return bytes.withUnsafeBytes { source -> Data in
+            precondition(source.count <= Int(UInt32.max), "Gzip.compress: \(source.count) bytes is more than one call handles (4 GiB)")
             let bound = Int(deflateBound(stream, UInt(source.count)))
             var out = [UInt8](repeating: 0, count: bound)
             let written = out.withUnsafeMutableBytes { dest -> Int in

@@ -16,7 +16,9 @@ public struct MNIST: Dataset {
         case mnist, fashionMNIST
     }
 
+    /// Which files were read: `train-*` or `t10k-*`.
     public let split: DatasetSplit
+    /// MNIST digits or Fashion-MNIST clothes.
     public let kind: Kind
     /// The images file and the labels file actually read.
     public let imagesFile: URL, labelsFile: URL

@@ -12,6 +12,7 @@ public protocol BatchTransform: Sendable {
 
 /// Per-channel standardisation: `out[b, c, …] = (x[b, c, …] − mean[c]) / std[c]`.
 public struct Normalize: BatchTransform {
+    /// Per-channel means and standard deviations.
     public let mean: [Float], std: [Float]
 
     /// Standardises channel `c` with `mean[c]` and `std[c]` (all positive).
@@ -44,8 +45,10 @@ public struct Normalize: BatchTransform {
 /// Random translation: zero-pads each image by `padding` on every side, then crops an H × W window at a
 /// uniformly random offset in `0...2·padding` along each axis (the standard CIFAR augmentation).
 public struct RandomCrop: BatchTransform {
+    /// Zero pixels added on each side before cropping; the largest shift.
     public let padding: Int
 
+    /// Shifts images by up to `padding` pixels each way, filling with zeros.
     public init(padding: Int) {
         precondition(padding >= 0, "RandomCrop: padding must be non-negative, got \(padding)")
         self.padding = padding
@@ -77,8 +80,10 @@ public struct RandomCrop: BatchTransform {
 
 /// Mirrors each image left–right with probability `probability`: `out[b, c, y, x] = in[b, c, y, W − 1 − x]`.
 public struct RandomHorizontalFlip: BatchTransform {
+    /// The chance each image is mirrored.
     public let probability: Double
 
+    /// Mirrors each image independently with `probability`.
     public init(probability: Double = 0.5) {
         precondition((0...1).contains(probability), "RandomHorizontalFlip: probability \(probability) is outside [0, 1]")
         self.probability = probability

@@ -41,6 +41,9 @@ import Testing
         #expect(inputs.shape == [2, 1, 28, 28] && labels.shape == [2] && labels.dtype == .int64)
         #expect(labels.scalars(as: Int64.self) == [9, 3])
         #expect(mnist.imagesFile.lastPathComponent == Self.trainImages + (gzip ? ".gz" : ""))
+        // Fashion-MNIST reads the same files; only the meaning of the labels differs.
+        let fashion = try MNIST(directory: dir.url, kind: .fashionMNIST)
+        #expect(fashion.label(at: 1) == 9 && fashion.classNames[9] == "Ankle boot" && mnist.classNames[9] == "9")
     }
 
     @Test func detectsCompressionByMagicNotExtension() throws {
