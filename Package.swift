@@ -17,10 +17,18 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // zlib, for gzipped datasets. Imported only by Sources/Strata/Data/Gzip.swift.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Modules/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "Strata",
             dependencies: [
                 "COpenBLAS",
+                "CZlib",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -1,0 +1,205 @@
+import Foundation
+
+// Shapes: B = batch size. A batch's inputs are float32 [B, …exampleShape], its labels int64 [B].
+
+/// One batch from a `DataLoader`, with where it came from (so a checkpoint can record the position).
+public struct Batch: Sendable {
+    /// Float32 inputs `[B, …exampleShape]`, after the loader's transforms.
+    public let inputs: Tensor
+    /// Int64 labels `[B]`.
+    public let labels: Tensor
+    /// The epoch whose order produced this batch.
+    public let epoch: Int
+    /// The batch's position in its epoch, from 0.
+    public let index: Int
+}
+
+/// Splits a dataset into batches, optionally shuffled and augmented, preparing them on a background thread.
+///
+/// Shuffling is reproducible: epoch `e`'s order is a Fisher–Yates permutation drawn from
+/// `RandomGenerator(seed: mix(seed, e))`, and batch `i`'s transforms draw from a generator seeded by
+/// `mix(seed, e, i)`. So every batch is a pure function of (seed, epoch, index): prefetching does not change
+/// it, and `batches(epoch:startingAt:)` resumes a run exactly where it stopped.
+///
+/// ```swift
+/// let loader = DataLoader(try MNIST(directory: EmbeddedData.mnistDirectory), batchSize: 64, shuffle: true, seed: 1)
+/// for epoch in 0..<10 {
+///     for batch in loader.batches(epoch: epoch) { … batch.inputs [64, 1, 28, 28], batch.labels [64] … }
+/// }
+/// ```
+public struct DataLoader<D: Dataset>: Sequence, Sendable {
+    /// The examples batched.
+    public let dataset: D
+    /// Examples per batch; the last batch may be smaller unless `dropLast`.
+    public let batchSize: Int
+    /// Whether each epoch visits the examples in its own seeded order.
+    public let shuffle: Bool
+    /// Determines every epoch's order and every batch's augmentation.
+    public let seed: UInt64
+    /// Whether a last batch smaller than `batchSize` is dropped.
+    public let dropLast: Bool
+    /// Applied in order to every batch's inputs.
+    public let transforms: [any BatchTransform]
+    /// How many batches the background thread may prepare ahead; 0 builds each batch on the caller's thread.
+    public let prefetch: Int
+
+    /// A loader over `dataset`.
+    /// - Parameters:
+    ///   - batchSize: examples per batch (the last may be smaller unless `dropLast`).
+    ///   - shuffle: whether each epoch visits the examples in a fresh seeded order (else in index order).
+    ///   - seed: determines every epoch's order and every batch's augmentation.
+    ///   - dropLast: drop a final partial batch.
+    ///   - transforms: applied to each batch's inputs, in order.
+    ///   - prefetch: batches prepared ahead on a background thread (0 to disable).
+    public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false,
+                transforms: [any BatchTransform] = [], prefetch: Int = 2) {
+        precondition(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
+        precondition(prefetch >= 0, "DataLoader: prefetch must be non-negative, got \(prefetch)")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.seed = seed
+        self.dropLast = dropLast
+        self.transforms = transforms
+        self.prefetch = prefetch
+    }
+
+    /// Batches per epoch: `⌊count / B⌋` with `dropLast`, else `⌈count / B⌉`.
+    public var batchesPerEpoch: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// The order in which epoch `epoch` visits the examples: a seeded permutation, or `0..<count` unshuffled.
+    public func order(epoch: Int) -> [Int] {
+        guard shuffle else { return Array(0..<dataset.count) }
+        var generator = RandomGenerator(seed: mixSeed(seed, UInt64(bitPattern: Int64(epoch))))
+        return randomPermutation(dataset.count, generator: &generator)
+    }
+
+    /// Builds batch `index` of `epoch` on the calling thread, given that epoch's `order`.
+    public func batch(_ index: Int, epoch: Int, order: [Int]) -> Batch {
+        precondition(index >= 0 && index < batchesPerEpoch, "DataLoader: batch \(index) outside 0..<\(batchesPerEpoch)")
+        let start = index * batchSize
+        let (batchInputs, labels) = dataset.batch(Array(order[start..<Swift.min(start + batchSize, order.count)]))
+        var inputs = batchInputs
+        if !transforms.isEmpty {
+            var generator = RandomGenerator(seed: mixSeed(seed, UInt64(bitPattern: Int64(epoch)), UInt64(index)))
+            for transform in transforms { inputs = transform.apply(inputs, generator: &generator) }
+        }
+        return Batch(inputs: inputs, labels: labels, epoch: epoch, index: index)
+    }
+
+    /// The batches of `epoch` from batch `start` on (to resume a run mid-epoch).
+    public func batches(epoch: Int, startingAt start: Int = 0) -> EpochBatches<D> {
+        precondition(start >= 0 && start <= batchesPerEpoch, "DataLoader: start batch \(start) outside 0...\(batchesPerEpoch)")
+        return EpochBatches(loader: self, epoch: epoch, start: start)
+    }
+
+    /// Iterates epoch 0.
+    public func makeIterator() -> BatchIterator<D> { batches(epoch: 0).makeIterator() }
+}
+
+/// The batches of one epoch of a `DataLoader`, from a starting batch.
+public struct EpochBatches<D: Dataset>: Sequence, Sendable {
+    /// The loader the batches come from.
+    public let loader: DataLoader<D>
+    /// The epoch whose order is used.
+    public let epoch: Int
+    /// The first batch yielded.
+    public let start: Int
+
+    /// The batches left: `batchesPerEpoch − start`.
+    public var underestimatedCount: Int { loader.batchesPerEpoch - start }
+
+    /// Starts the epoch (and, with prefetching, its background thread).
+    public func makeIterator() -> BatchIterator<D> { BatchIterator(loader: loader, epoch: epoch, start: start) }
+}
+
+/// Yields an epoch's batches in order; with `prefetch > 0` a background thread builds them ahead.
+///
+/// The thread stops when the epoch ends or when the iterator is released (e.g. after `break`).
+public final class BatchIterator<D: Dataset>: IteratorProtocol {
+    private let loader: DataLoader<D>
+    private let epoch: Int
+    private let order: [Int]
+    private var position: Int
+    private let end: Int
+    private let queue: PrefetchQueue?
+
+    init(loader: DataLoader<D>, epoch: Int, start: Int) {
+        self.loader = loader
+        self.epoch = epoch
+        order = loader.order(epoch: epoch)
+        position = start
+        end = loader.batchesPerEpoch
+        guard loader.prefetch > 0, start < end else { queue = nil; return }
+        let queue = PrefetchQueue(capacity: loader.prefetch)
+        self.queue = queue
+        let (order, end) = (order, end)
+        let thread = Thread {
+            for index in start..<end {
+                guard queue.push(loader.batch(index, epoch: epoch, order: order)) else { return }
+            }
+            queue.finish()
+        }
+        thread.name = "Strata.DataLoader.prefetch"
+        thread.start()
+    }
+
+    deinit { queue?.cancel() }
+
+    /// The next batch of the epoch, or nil after the last.
+    public func next() -> Batch? {
+        guard position < end else { return nil }
+        defer { position += 1 }
+        if let queue { return queue.pop() }
+        return loader.batch(position, epoch: epoch, order: order)
+    }
+}
+
+/// A bounded first-in-first-out hand-off between the prefetch thread and the consumer.
+private final class PrefetchQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Batch] = []
+    private let capacity: Int
+    private var finished = false
+    private var cancelled = false
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room, then appends; returns false if the consumer has gone.
+    func push(_ batch: Batch) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        items.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    /// Waits for a batch; nil once the producer has finished and the queue is empty.
+    func pop() -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !finished { condition.wait() }
+        guard !items.isEmpty else { return nil }
+        let batch = items.removeFirst()
+        condition.broadcast()
+        return batch
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
