@@ -64,6 +64,7 @@ extension Tensor {
 public final class Dropout: Layer, ModeDependent {
     /// The probability of zeroing an element.
     public let p: Double
+    /// Whether to drop (training) or pass the input through (evaluation); see `train()`/`eval()`.
     public var isTraining = true
 
     public init(p: Double = 0.5) {

@@ -46,7 +46,7 @@ private func expectForwardAndBackward(_ x: Tensor, weight: Tensor, bias: Tensor,
     expectClose(bias.grad!, expected.db, atol: 1e-9, sourceLocation: sourceLocation)
 }
 
-/// `values` as a float64 parameter-like tensor of `shape`, written into `target` in place.
+/// Overwrites a layer's (optional) parameter with `values` in place, so γ and β are not the trivial ones and zeros.
 private func setValues(_ target: Tensor?, _ values: Tensor) {
     target!.copy(from: values)
 }
