@@ -10,18 +10,41 @@ extension Tensor {
     public func dropout(p: Double = 0.5, training: Bool = true) -> Tensor {
         precondition((0...1).contains(p), "dropout: probability \(p) must be in [0, 1] (input \(shape))")
         guard training && p > 0 else { return self }
-        let x = detached().contiguousData()
-        let mask = Tensor(uninitialized: shape, dtype: dtype)   // 0 or 1/(1 − p), same shape as x
-        let out = Tensor(uninitialized: shape, dtype: dtype)
+        return applyingDropoutMask(Strata.withGlobalGenerator { dropoutMask(p: p, generator: &$0) })
+    }
+
+    /// Dropout with the mask drawn from `generator` instead of the global one.
+    public func dropout(p: Double = 0.5, training: Bool = true, generator: inout RandomGenerator) -> Tensor {
+        precondition((0...1).contains(p), "dropout: probability \(p) must be in [0, 1] (input \(shape))")
+        guard training && p > 0 else { return self }
+        return applyingDropoutMask(dropoutMask(p: p, generator: &generator))
+    }
+
+    /// A tensor of this shape and dtype holding `0` with probability `p` and `1/(1 − p)` otherwise.
+    /// The generator is sequential, so the mask is drawn in one serial pass.
+    private func dropoutMask(p: Double, generator: inout RandomGenerator) -> Tensor {
+        let mask = Tensor(uninitialized: shape, dtype: dtype)
         let n = count
         func run<T: FloatElement>(_: T.Type) {
-            let (xp, mp, yp) = (x.pointer(T.self), mask.pointer(T.self), out.pointer(T.self))
+            let mp = mask.pointer(T.self)
             let scale: T = p < 1 ? T(fromDouble: 1 / (1 - p)) : 0
-            // The generator is sequential, so the mask is drawn in one pass; the multiply is then parallel.
-            Strata.withGlobalGenerator { generator in
-                for i in 0..<n { mp[i] = generator.nextUnit() < p ? 0 : scale }
-            }
-            parallelFor(n) { range in
+            for i in 0..<n { mp[i] = generator.nextUnit() < p ? 0 : scale }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        default: unsupported("dropout", dtype)
+        }
+        return mask
+    }
+
+    /// `y = x·mask`, recorded with `dx = dy·mask`.
+    private func applyingDropoutMask(_ mask: Tensor) -> Tensor {
+        let x = detached().contiguousData()
+        let out = Tensor(uninitialized: shape, dtype: dtype)
+        func run<T: FloatElement>(_: T.Type) {
+            let (xp, mp, yp) = (x.pointer(T.self), mask.pointer(T.self), out.pointer(T.self))
+            parallelFor(count) { range in
                 for i in range { yp[i] = xp[i] * mp[i] }
             }
         }
@@ -41,6 +64,7 @@ extension Tensor {
 public final class Dropout: Layer, ModeDependent {
     /// The probability of zeroing an element.
     public let p: Double
+    /// Whether to drop (training) or pass the input through (evaluation); see `train()`/`eval()`.
     public var isTraining = true
 
     public init(p: Double = 0.5) {

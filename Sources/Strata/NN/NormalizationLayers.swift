@@ -129,6 +129,7 @@ public final class BatchNorm1d: Layer, ModeDependent, BatchNormLayer {
     @Buffer public var runningMean: Tensor
     @Buffer public var runningVar: Tensor
     @Buffer public var numBatchesTracked: Tensor
+    /// Training mode (batch statistics, running ones updated) or evaluation (running statistics); see `train()`/`eval()`.
     public var isTraining = true
 
     /// - Parameters:
@@ -147,6 +148,7 @@ public final class BatchNorm1d: Layer, ModeDependent, BatchNormLayer {
         numBatchesTracked = Tensor.zeros([], dtype: .int64)
     }
 
+    /// `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, leaving out what is absent.
     public var entries: [(name: String, entry: ModuleEntry)] { batchNormEntries }
 
     /// `[N, C] → [N, C]` or `[N, C, L] → [N, C, L]`.
@@ -172,6 +174,7 @@ public final class BatchNorm2d: Layer, ModeDependent, BatchNormLayer {
     @Buffer public var runningMean: Tensor
     @Buffer public var runningVar: Tensor
     @Buffer public var numBatchesTracked: Tensor
+    /// Training mode (batch statistics, running ones updated) or evaluation (running statistics); see `train()`/`eval()`.
     public var isTraining = true
 
     /// - Parameters:
@@ -190,6 +193,7 @@ public final class BatchNorm2d: Layer, ModeDependent, BatchNormLayer {
         numBatchesTracked = Tensor.zeros([], dtype: .int64)
     }
 
+    /// `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, leaving out what is absent.
     public var entries: [(name: String, entry: ModuleEntry)] { batchNormEntries }
 
     /// `[N, C, H, W] → [N, C, H, W]`.
