@@ -64,6 +64,8 @@ extension Tensor {
                    b: wih.pointer(T.self), ldb: features, beta: 1, c: xp, ldc: g)
             let hidden = Tensor(uninitialized: [batch, g], dtype: input.dtype)
             let hp = hidden.pointer(T.self)
+            // The scratch tensors must outlive the raw pointers taken from them (see Docs/AddingAnOp.md).
+            defer { withExtendedLifetime((projection, hidden)) {} }
             let out = packed.pointer(T.self), saved = gates.pointer(T.self), cp = cells?.pointer(T.self)
             var hPrev = UnsafePointer(hStart.pointer(T.self))
             var cPrev = cStart.map { UnsafePointer($0.pointer(T.self)) }
@@ -109,7 +111,9 @@ extension Tensor {
                 }
                 let dOut = dPacked.pointer(T.self), saved = gates.pointer(T.self)
                 let dgx = dGx.pointer(T.self), dgh = dGh.pointer(T.self)
-                let dh = Tensor(uninitialized: [batch, hiddenSize], dtype: x.dtype).pointer(T.self)
+                let dhScratch = Tensor(uninitialized: [batch, hiddenSize], dtype: x.dtype)
+                defer { withExtendedLifetime(dhScratch) {} }
+                let dh = dhScratch.pointer(T.self)
                 let dc = dc0?.pointer(T.self)
                 let dhNext = dh0.pointer(T.self)
                 dhNext.update(repeating: 0, count: stateSize)
