@@ -317,6 +317,9 @@ extension Tensor {
                               dilation: Int = 1, groups: Int = 1) -> Tensor {
         precondition((input.rank == 3 || input.rank == 2) && weight.rank == 3,
                      "conv1d: input \(input.shape) must be [N, C, L] or [C, L] and weight \(weight.shape) [O, C/groups, k]")
+        let c = input.shape[input.rank - 2]
+        precondition(groups >= 1 && c % groups == 0 && weight.shape[1] * groups == c,
+                     "conv1d: input \(input.shape) has \(c) channels but weight \(weight.shape) with groups = \(groups) expects \(weight.shape[1] * groups)")
         let unbatched = input.rank == 2
         let x = unbatched ? input.unsqueezed(0) : input
         let out = conv2d(x.unsqueezed(2), weight: weight.unsqueezed(2), bias: bias, stride: (1, stride),

@@ -16,7 +16,7 @@ private struct PoolGeometry {
 
 extension Tensor {
     /// The input viewed as `[P, H, W]` and the geometry of pooling it to `Ho×Wo`, after checking the rank.
-    private func poolPlanes(_ op: String, outHeight: Int, outWidth: Int) -> (Tensor, PoolGeometry) {
+    private func poolPlanes(outHeight: Int, outWidth: Int) -> (Tensor, PoolGeometry) {
         let (h, w) = (shape[rank - 2], shape[rank - 1])
         let planes = shape.dropLast(2).reduce(1, *)
         let x = detached().contiguousData()
@@ -50,7 +50,7 @@ extension Tensor {
     public func maxPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
         let stride = stride ?? kernel
         let (ho, wo) = windowedOutputSize("maxPool2d", kernel: kernel, stride: stride, padding: padding)
-        let (x, geo) = poolPlanes("maxPool2d", outHeight: ho, outWidth: wo)
+        let (x, geo) = poolPlanes(outHeight: ho, outWidth: wo)
         let out = Tensor(uninitialized: Array(shape.dropLast(2)) + [ho, wo], dtype: dtype)
         let indices = Tensor(uninitialized: out.shape, dtype: .int64)   // flat h·W + w of each maximum in its plane
         func run<T: FloatElement>(_: T.Type) {
@@ -128,7 +128,7 @@ extension Tensor {
                           countIncludePad: Bool = true) -> Tensor {
         let stride = stride ?? kernel
         let (ho, wo) = windowedOutputSize("avgPool2d", kernel: kernel, stride: stride, padding: padding)
-        let (x, geo) = poolPlanes("avgPool2d", outHeight: ho, outWidth: wo)
+        let (x, geo) = poolPlanes(outHeight: ho, outWidth: wo)
         // One window per output position, shared by every plane: its rows, columns and divisor.
         let hWindows = (0..<ho).map { oh in Self.paddedWindow(oh, kernel: kernel.0, stride: stride.0, padding: padding.0, size: geo.height) }
         let wWindows = (0..<wo).map { ow in Self.paddedWindow(ow, kernel: kernel.1, stride: stride.1, padding: padding.1, size: geo.width) }
@@ -172,7 +172,7 @@ extension Tensor {
         let (h, w) = (shape[rank - 2], shape[rank - 1])
         precondition(ho >= 1 && wo >= 1 && h >= 1 && w >= 1,
                      "adaptiveAvgPool2d: output size \(outputSize) and the input's spatial size \(shape) must be positive")
-        let (x, geo) = poolPlanes("adaptiveAvgPool2d", outHeight: ho, outWidth: wo)
+        let (x, geo) = poolPlanes(outHeight: ho, outWidth: wo)
         func bin(_ i: Int, _ out: Int, _ size: Int) -> Range<Int> {
             (i * size / out)..<(((i + 1) * size + out - 1) / out)
         }

@@ -314,6 +314,22 @@ private func dot(_ a: Tensor, _ b: Tensor) -> Double { zip(a.toDoubles(), b.toDo
         #expect(result.passed, "\(result)")
     }
 
+    // MARK: Shape errors
+
+    @Test func shapeErrorsNameTheOpAndBothShapes() async {
+        let mismatch = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.conv2d(Tensor.zeros([1, 3, 4, 4]), weight: Tensor.zeros([2, 2, 3, 3]))
+        }
+        let message = String(decoding: mismatch?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("conv2d") && message.contains("[1, 3, 4, 4]") && message.contains("[2, 2, 3, 3]"), "\(message)")
+        await #expect(processExitsWith: .failure) {   // 3 channels do not split into 2 groups
+            _ = Tensor.conv2d(Tensor.zeros([1, 3, 4, 4]), weight: Tensor.zeros([2, 1, 3, 3]), groups: 2)
+        }
+        await #expect(processExitsWith: .failure) {   // output padding must be below the stride or the dilation
+            _ = Tensor.convTranspose2d(Tensor.zeros([1, 2, 3, 3]), weight: Tensor.zeros([2, 1, 3, 3]), stride: (2, 2), outputPadding: (2, 0))
+        }
+    }
+
     // MARK: Layers
 
     @Test func layersHavePyTorchNamesShapesAndInitBounds() {
