@@ -24,6 +24,7 @@ private func convolutionWeight(_ shape: [Int], dtype: DType) -> Tensor {
 public final class Conv1d: Layer {
     public var weight: Tensor
     public var bias: Tensor?
+    /// The convolution's settings, as given to `init`.
     public let stride: Int, padding: Int, dilation: Int, groups: Int
 
     /// - Parameters:
@@ -56,6 +57,7 @@ public final class Conv1d: Layer {
 public final class Conv2d: Layer {
     public var weight: Tensor
     public var bias: Tensor?
+    /// The convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
 
     /// - Parameters:
@@ -97,6 +99,7 @@ public final class Conv2d: Layer {
 public final class ConvTranspose2d: Layer {
     public var weight: Tensor
     public var bias: Tensor?
+    /// The transposed convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int), groups: Int
 
     /// - Parameters:

@@ -4,6 +4,7 @@
 public final class MaxPool2d: Layer {
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
 
+    /// A `(kh, kw)` window moved by `stride` (default: the kernel) over the input padded with −∞ by `padding`.
     public init(_ kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) {
         (self.kernel, self.stride, self.padding) = (kernel, stride ?? kernel, padding)
     }
@@ -25,6 +26,7 @@ public final class AvgPool2d: Layer {
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
     public let countIncludePad: Bool
 
+    /// A `(kh, kw)` window moved by `stride` (default: the kernel) over the input padded with zeros by `padding`.
     public init(_ kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), countIncludePad: Bool = true) {
         (self.kernel, self.stride, self.padding, self.countIncludePad) = (kernel, stride ?? kernel, padding, countIncludePad)
     }
@@ -45,6 +47,7 @@ public final class AvgPool2d: Layer {
 public final class AdaptiveAvgPool2d: Layer {
     public let outputSize: (Int, Int)
 
+    /// Pools any input to `(Ho, Wo)` bins.
     public init(_ outputSize: (Int, Int)) { self.outputSize = outputSize }
 
     /// A square output `(size, size)`.
