@@ -1,0 +1,138 @@
+/// Convolution layers with PyTorch's parameter names (`weight`, `bias`) and default initialisation:
+/// weight Kaiming uniform with a = √5, bias U(−1/√fan_in, 1/√fan_in), where fan_in = `weight.shape[1]·Πkernel`.
+
+/// The bias PyTorch's `_ConvNd.reset_parameters` draws: U(−1/√fan_in, 1/√fan_in), as a leaf requiring grad.
+private func convolutionBias(_ count: Int, weightShape: [Int], dtype: DType) -> Tensor {
+    let fanIn = Init.fans(weightShape).fanIn
+    let bound = fanIn > 0 ? 1 / Double(fanIn).squareRoot() : 0
+    let bias = Init.uniform([count], low: -bound, high: bound, dtype: dtype)
+    bias.requiresGrad = true
+    return bias
+}
+
+/// The weight PyTorch's `_ConvNd.reset_parameters` draws: Kaiming uniform with a = √5, as a leaf requiring grad.
+private func convolutionWeight(_ shape: [Int], dtype: DType) -> Tensor {
+    let weight = Init.kaimingUniform(shape, a: 5.0.squareRoot(), dtype: dtype)
+    weight.requiresGrad = true
+    return weight
+}
+
+/// A 1-D convolution over `[N, C_in, L]`, as PyTorch's `nn.Conv1d`.
+///
+/// - `weight`: `[C_out, C_in/groups, k]`, Kaiming uniform (a = √5): U(−1/√fan_in, 1/√fan_in), fan_in = C_in/groups·k.
+/// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
+public final class Conv1d: Layer {
+    public var weight: Tensor
+    public var bias: Tensor?
+    /// The convolution's settings, as given to `init`.
+    public let stride: Int, padding: Int, dilation: Int, groups: Int
+
+    /// - Parameters:
+    ///   - inChannels: `C_in`, channels of the input.
+    ///   - outChannels: `C_out`, channels of the output.
+    ///   - kernelSize: window length `k`.
+    ///   - groups: splits the channels into groups convolved separately; divides both channel counts.
+    ///   - bias: whether to learn an additive bias per output channel.
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                dilation: Int = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32) {
+        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+                     "Conv1d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
+        (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
+        let shape = [outChannels, inChannels / groups, kernelSize]
+        weight = convolutionWeight(shape, dtype: dtype)
+        self.bias = bias ? convolutionBias(outChannels, weightShape: shape, dtype: dtype) : nil
+    }
+
+    /// `[N, C_in, L] → [N, C_out, Lo]`, `Lo = ⌊(L + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1`.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        Tensor.conv1d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+}
+
+/// A 2-D convolution over `[N, C_in, H, W]`, as PyTorch's `nn.Conv2d`.
+///
+/// - `weight`: `[C_out, C_in/groups, kh, kw]`, Kaiming uniform (a = √5): U(−1/√fan_in, 1/√fan_in),
+///   fan_in = C_in/groups·kh·kw.
+/// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
+public final class Conv2d: Layer {
+    public var weight: Tensor
+    public var bias: Tensor?
+    /// The convolution's settings `(height, width)`, as given to `init`.
+    public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
+
+    /// - Parameters:
+    ///   - inChannels: `C_in`, channels of the input.
+    ///   - outChannels: `C_out`, channels of the output.
+    ///   - kernelSize: window `(kh, kw)`.
+    ///   - stride, padding, dilation: per spatial dim `(height, width)`; padding is zeros.
+    ///   - groups: splits the channels into groups convolved separately; divides both channel counts.
+    ///   - bias: whether to learn an additive bias per output channel.
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
+                dtype: DType = .float32) {
+        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+                     "Conv2d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
+        (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
+        let shape = [outChannels, inChannels / groups, kernelSize.0, kernelSize.1]
+        weight = convolutionWeight(shape, dtype: dtype)
+        self.bias = bias ? convolutionBias(outChannels, weightShape: shape, dtype: dtype) : nil
+    }
+
+    /// A square kernel, with the same stride, padding and dilation along both spatial dims.
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                            dilation: Int = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32) {
+        self.init(inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+                  padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias, dtype: dtype)
+    }
+
+    /// `[N, C_in, H, W] → [N, C_out, Ho, Wo]`, `Ho = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1` (likewise `Wo`).
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        Tensor.conv2d(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+}
+
+/// A 2-D transposed convolution (the adjoint of `Conv2d`, "deconvolution"), as PyTorch's `nn.ConvTranspose2d`.
+///
+/// - `weight`: `[C_in, C_out/groups, kh, kw]`, Kaiming uniform (a = √5): U(−1/√fan_in, 1/√fan_in) with
+///   fan_in = C_out/groups·kh·kw (PyTorch computes it from `weight.size(1)`).
+/// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
+public final class ConvTranspose2d: Layer {
+    public var weight: Tensor
+    public var bias: Tensor?
+    /// The transposed convolution's settings `(height, width)`, as given to `init`.
+    public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int), groups: Int
+
+    /// - Parameters:
+    ///   - inChannels: `C_in`, channels of the input.
+    ///   - outChannels: `C_out`, channels of the output.
+    ///   - kernelSize: window `(kh, kw)`.
+    ///   - stride, padding, dilation: those of the convolution this layer is the adjoint of.
+    ///   - outputPadding: extra rows/columns on the bottom/right of the output; smaller than stride or dilation.
+    ///   - groups: divides both channel counts.
+    ///   - bias: whether to learn an additive bias per output channel.
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), groups: Int = 1, bias: Bool = true,
+                dilation: (Int, Int) = (1, 1), dtype: DType = .float32) {
+        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+                     "ConvTranspose2d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
+        (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (stride, padding, outputPadding, dilation, groups)
+        let shape = [inChannels, outChannels / groups, kernelSize.0, kernelSize.1]
+        weight = convolutionWeight(shape, dtype: dtype)
+        self.bias = bias ? convolutionBias(outChannels, weightShape: shape, dtype: dtype) : nil
+    }
+
+    /// A square kernel, with the same stride, padding, output padding and dilation along both spatial dims.
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                            outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, dilation: Int = 1,
+                            dtype: DType = .float32) {
+        self.init(inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+                  padding: (padding, padding), outputPadding: (outputPadding, outputPadding), groups: groups,
+                  bias: bias, dilation: (dilation, dilation), dtype: dtype)
+    }
+
+    /// `[N, C_in, H, W] → [N, C_out, Ho, Wo]`, `Ho = (H − 1)·sh − 2·ph + dh·(kh − 1) + oph + 1` (likewise `Wo`).
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        Tensor.convTranspose2d(input, weight: weight, bias: bias, stride: stride, padding: padding,
+                               outputPadding: outputPadding, dilation: dilation, groups: groups)
+    }
+}
