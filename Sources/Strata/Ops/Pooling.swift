@@ -60,10 +60,10 @@ extension Tensor {
                     let s = src + p * geo.plane, d = dst + p * geo.outPlane, a = arg + p * geo.outPlane
                     for oh in 0..<ho {
                         let h0 = oh * stride.0 - padding.0
-                        let hs = max(h0, 0), he = min(h0 + kernel.0, geo.height)
+                        let hs = Swift.max(h0, 0), he = Swift.min(h0 + kernel.0, geo.height)
                         for ow in 0..<wo {
                             let w0 = ow * stride.1 - padding.1
-                            let ws = max(w0, 0), we = min(w0 + kernel.1, geo.width)
+                            let ws = Swift.max(w0, 0), we = Swift.min(w0 + kernel.1, geo.width)
                             var best = -T.infinity, bestIndex = hs * geo.width + ws
                             for ih in hs..<he {
                                 for iw in ws..<we {
@@ -154,8 +154,8 @@ extension Tensor {
     /// (PyTorch clips the padded window at `size + padding`).
     private static func paddedWindow(_ index: Int, kernel: Int, stride: Int, padding: Int, size: Int) -> (inside: Range<Int>, padded: Int) {
         let start = index * stride - padding
-        let end = min(start + kernel, size + padding)
-        return (max(start, 0)..<max(min(end, size), max(start, 0)), end - start)
+        let end = Swift.min(start + kernel, size + padding)
+        return (Swift.max(start, 0)..<Swift.max(Swift.min(end, size), Swift.max(start, 0)), end - start)
     }
 
     // MARK: Adaptive average pooling
