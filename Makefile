@@ -15,10 +15,13 @@ setup:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-# `import COpenBLAS` may appear in exactly one file: the kernel layer's BLAS wrapper.
+# Each system library is imported by exactly one file: OpenBLAS by the kernel layer's BLAS wrapper,
+# zlib by the data layer's gzip reader.
 check-layers:
 	@bad=$$(grep -rln --include='*.swift' '^import COpenBLAS' Sources Tests | grep -v '^Sources/Strata/Kernels/BLAS.swift$$' || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: COpenBLAS imported outside Kernels/BLAS.swift: $$bad"; exit 1; fi
+	@bad=$$(grep -rln --include='*.swift' '^import CZlib' Sources Tests | grep -v '^Sources/Strata/Data/Gzip.swift$$' || true); \
+	if [ -n "$$bad" ]; then echo "check-layers: CZlib imported outside Data/Gzip.swift: $$bad"; exit 1; fi
 
 build: setup check-layers
 	$(SWIFT) build -c release
