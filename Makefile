@@ -22,6 +22,9 @@ check-layers:
 	if [ -n "$$bad" ]; then echo "check-layers: COpenBLAS imported outside Kernels/BLAS.swift: $$bad"; exit 1; fi
 	@bad=$$(grep -rln --include='*.swift' '^import CZlib' Sources Tests | grep -v '^Sources/Strata/Data/Gzip.swift$$' || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: CZlib imported outside Data/Gzip.swift: $$bad"; exit 1; fi
+	@# Optimised builds drop precondition's message; the library uses require(_:_:), which always prints it.
+	@bad=$$(grep -rln --include='*.swift' -E '\bprecondition(Failure)?\(' Sources/Strata || true); \
+	if [ -n "$$bad" ]; then echo "check-layers: use require(_:_:) or fatalError instead of precondition in: $$bad"; exit 1; fi
 
 build: setup check-layers
 	$(SWIFT) build -c release

@@ -12,7 +12,7 @@ public enum Strata {
     public static var threads: Int {
         get { threadCount.load(ordering: .relaxed) }
         set {
-            precondition(newValue >= 1, "Strata.threads: must be at least 1, got \(newValue)")
+            require(newValue >= 1, "Strata.threads: must be at least 1, got \(newValue)")
             threadCount.store(newValue, ordering: .relaxed)
             BLAS.setThreads(newValue)
         }

@@ -18,10 +18,10 @@ final class GradNode {
 
     func callAsFunction(_ gradient: Tensor) -> [Tensor?] {
         guard let pullback else {
-            preconditionFailure("backward: the graph through \(op) was already freed; pass retainGraph: true to the first backward() to run it twice")
+            fatalError("backward: the graph through \(op) was already freed; pass retainGraph: true to the first backward() to run it twice")
         }
         let grads = pullback(gradient)
-        precondition(grads.count == inputs.count, "\(op): pullback returned \(grads.count) gradients for \(inputs.count) inputs")
+        require(grads.count == inputs.count, "\(op): pullback returned \(grads.count) gradients for \(inputs.count) inputs")
         return grads
     }
 
@@ -54,7 +54,7 @@ extension Tensor {
     public static func differentiable(_ op: String, inputs: [Tensor], output: Tensor,
                                       pullback: @escaping (_ gradient: Tensor) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: \.isTracked) else { return output }
-        precondition(output.gradFn == nil && !output.requiresGrad,
+        require(output.gradFn == nil && !output.requiresGrad,
                      "\(op): the output passed to differentiable(_:inputs:output:pullback:) is already on the tape")
         output.gradFn = GradNode(op: op, inputs: inputs, pullback: pullback)
         return output
@@ -69,12 +69,12 @@ extension Tensor {
     /// The graph is walked in reverse topological order with an explicit stack, so a graph thousands of
     /// ops deep does not overflow the call stack. Gradients of a tensor used several times are summed.
     public func backward(seed: Tensor? = nil, retainGraph: Bool = false) {
-        precondition(isTracked, "backward: the tensor does not require grad and was not computed from one that does")
+        require(isTracked, "backward: the tensor does not require grad and was not computed from one that does")
         let seed = seed ?? {
-            precondition(count == 1, "backward: a seed gradient is needed for a non-scalar output of shape \(shape)")
+            require(count == 1, "backward: a seed gradient is needed for a non-scalar output of shape \(shape)")
             return Tensor.ones(shape, dtype: dtype)
         }()
-        precondition(seed.shape == shape, "backward: seed shape \(seed.shape) differs from output shape \(shape)")
+        require(seed.shape == shape, "backward: seed shape \(seed.shape) differs from output shape \(shape)")
 
         let order = topologicalOrder()
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
@@ -90,7 +90,7 @@ extension Tensor {
                 let grads = node(gradient)
                 for (index, input) in node.inputs.enumerated() where node.wants[index] {
                     guard let g = grads[index] else { continue }
-                    precondition(g.shape == input.shape && g.dtype == input.dtype,
+                    require(g.shape == input.shape && g.dtype == input.dtype,
                                  "\(node.op): pullback gave a gradient of shape \(g.shape) (\(g.dtype)) for an input of shape \(input.shape) (\(input.dtype))")
                     let key = ObjectIdentifier(input)
                     pending[key] = pending[key].map { $0 + g } ?? g

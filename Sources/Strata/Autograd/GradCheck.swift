@@ -27,7 +27,7 @@ public struct GradCheckResult: Sendable, CustomStringConvertible {
 /// - Returns: the result, with a line per failing element.
 public func gradcheck(_ inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
                       seed: UInt64 = 0x5EED, _ function: ([Tensor]) -> Tensor) -> GradCheckResult {
-    precondition(inputs.contains { $0.dtype == .float64 }, "gradcheck: at least one input must be float64")
+    require(inputs.contains { $0.dtype == .float64 }, "gradcheck: at least one input must be float64")
     let leaves = inputs.map { input -> Tensor in
         let copy = input.contiguous().clone().detached()
         copy.requiresGrad = input.dtype == .float64
@@ -41,7 +41,7 @@ public func gradcheck(_ inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-
 public func gradcheck(_ module: some Module, inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
                       seed: UInt64 = 0x5EED, _ function: ([Tensor]) -> Tensor) -> GradCheckResult {
     let parameters = module.trainableParameters()
-    precondition(parameters.allSatisfy { $0.dtype == .float64 && $0.isContiguous },
+    require(parameters.allSatisfy { $0.dtype == .float64 && $0.isContiguous },
                  "gradcheck: the module's parameters must be contiguous float64 tensors")
     let leaves = inputs.map { input -> Tensor in
         let copy = input.contiguous().clone().detached()
@@ -58,7 +58,7 @@ private func checkGradients(of leaves: [Tensor], eps: Double, atol: Double, rtol
                             _ function: () -> Tensor) -> GradCheckResult {
     var generator = RandomGenerator(seed: seed)
     let output = function()
-    precondition(output.dtype == .float64, "gradcheck: the function must return float64, got \(output.dtype)")
+    require(output.dtype == .float64, "gradcheck: the function must return float64, got \(output.dtype)")
     let upstream = Tensor((0..<output.count).map { _ in generator.nextNormal() }, shape: output.shape)
     var result = GradCheckResult(failures: [], maxAbsoluteError: 0)
     guard output.isTracked else {

@@ -53,8 +53,8 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
     ///   - prefetch: batches prepared ahead on a background thread (0 to disable).
     public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false,
                 transforms: [any BatchTransform] = [], prefetch: Int = 2) {
-        precondition(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
-        precondition(prefetch >= 0, "DataLoader: prefetch must be non-negative, got \(prefetch)")
+        require(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
+        require(prefetch >= 0, "DataLoader: prefetch must be non-negative, got \(prefetch)")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -78,7 +78,7 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
 
     /// Builds batch `index` of `epoch` on the calling thread, given that epoch's `order`.
     public func batch(_ index: Int, epoch: Int, order: [Int]) -> Batch {
-        precondition(index >= 0 && index < batchesPerEpoch, "DataLoader: batch \(index) outside 0..<\(batchesPerEpoch)")
+        require(index >= 0 && index < batchesPerEpoch, "DataLoader: batch \(index) outside 0..<\(batchesPerEpoch)")
         let start = index * batchSize
         let (batchInputs, labels) = dataset.batch(Array(order[start..<Swift.min(start + batchSize, order.count)]))
         var inputs = batchInputs
@@ -91,7 +91,7 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
 
     /// The batches of `epoch` from batch `start` on (to resume a run mid-epoch).
     public func batches(epoch: Int, startingAt start: Int = 0) -> EpochBatches<D> {
-        precondition(start >= 0 && start <= batchesPerEpoch, "DataLoader: start batch \(start) outside 0...\(batchesPerEpoch)")
+        require(start >= 0 && start <= batchesPerEpoch, "DataLoader: start batch \(start) outside 0...\(batchesPerEpoch)")
         return EpochBatches(loader: self, epoch: epoch, start: start)
     }
 

@@ -54,7 +54,7 @@ extension Dataset {
     /// The validation subset holds `round(validationFraction · count)` examples; both subsets list their
     /// indices in increasing order, and together they cover every example once.
     public func randomSplit(validationFraction: Double, seed: UInt64) -> (train: DatasetSubset<Self>, validation: DatasetSubset<Self>) {
-        precondition((0...1).contains(validationFraction),
+        require((0...1).contains(validationFraction),
                      "randomSplit: validationFraction \(validationFraction) is outside [0, 1]")
         var generator = RandomGenerator(seed: seed)
         let order = randomPermutation(count, generator: &generator)
@@ -73,7 +73,7 @@ public struct DatasetSubset<Base: Dataset>: Dataset {
 
     /// The examples of `base` at `indices`.
     public init(_ base: Base, indices: [Int]) {
-        precondition(indices.allSatisfy { (0..<base.count).contains($0) },
+        require(indices.allSatisfy { (0..<base.count).contains($0) },
                      "DatasetSubset: an index lies outside 0..<\(base.count)")
         self.base = base
         self.indices = indices
@@ -102,11 +102,11 @@ struct ImageStore: Sendable {
 
     func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels out: UnsafeMutableBufferPointer<Int64>) {
         let size = exampleShape.reduce(1, *)
-        precondition(inputs.count >= indices.count * size && out.count >= indices.count,
+        require(inputs.count >= indices.count * size && out.count >= indices.count,
                      "gather: buffers of \(inputs.count) and \(out.count) elements cannot hold \(indices.count) examples of \(exampleShape)")
         pixels.withUnsafeBufferPointer { source in
             for (row, index) in indices.enumerated() {
-                precondition(index >= 0 && index < count, "gather: index \(index) outside 0..<\(count)")
+                require(index >= 0 && index < count, "gather: index \(index) outside 0..<\(count)")
                 let s = source.baseAddress! + index * size, d = inputs.baseAddress! + row * size
                 for k in 0..<size { d[k] = Float(s[k]) / 255 }
                 out[row] = Int64(labels[index])
@@ -131,7 +131,7 @@ extension RandomGenerator {
     ///
     /// reference: D. Lemire, "Fast Random Integer Generation in an Interval" (2019).
     mutating func index(below bound: Int) -> Int {
-        precondition(bound > 0, "index(below:): bound must be positive, got \(bound)")
+        require(bound > 0, "index(below:): bound must be positive, got \(bound)")
         let range = UInt64(bound)
         var product = next().multipliedFullWidth(by: range)
         if product.low < range {

@@ -41,9 +41,9 @@ public enum Gzip {
         // windowBits 16 + MAX_WBITS asks zlib for a gzip header and trailer instead of a zlib one.
         let status = deflateInit2_(stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
                                    zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        precondition(status == Z_OK, "Gzip.compress: deflateInit2 failed with \(status)")
+        require(status == Z_OK, "Gzip.compress: deflateInit2 failed with \(status)")
         return bytes.withUnsafeBytes { source -> Data in
-            precondition(source.count <= Int(UInt32.max), "Gzip.compress: \(source.count) bytes is more than one call handles (4 GiB)")
+            require(source.count <= Int(UInt32.max), "Gzip.compress: \(source.count) bytes is more than one call handles (4 GiB)")
             let bound = Int(deflateBound(stream, UInt(source.count)))
             var out = [UInt8](repeating: 0, count: bound)
             let written = out.withUnsafeMutableBytes { dest -> Int in
@@ -52,7 +52,7 @@ public enum Gzip {
                 stream.pointee.next_out = dest.bindMemory(to: UInt8.self).baseAddress
                 stream.pointee.avail_out = UInt32(bound)
                 let result = deflate(stream, Z_FINISH)
-                precondition(result == Z_STREAM_END, "Gzip.compress: deflate failed with \(result)")
+                require(result == Z_STREAM_END, "Gzip.compress: deflate failed with \(result)")
                 return bound - Int(stream.pointee.avail_out)
             }
             return Data(out[..<written])

@@ -17,14 +17,14 @@ public struct Normalize: BatchTransform {
 
     /// Standardises channel `c` with `mean[c]` and `std[c]` (all positive).
     public init(mean: [Float], std: [Float]) {
-        precondition(mean.count == std.count && !mean.isEmpty, "Normalize: \(mean.count) means but \(std.count) stds")
-        precondition(std.allSatisfy { $0 > 0 }, "Normalize: standard deviations must be positive, got \(std)")
+        require(mean.count == std.count && !mean.isEmpty, "Normalize: \(mean.count) means but \(std.count) stds")
+        require(std.allSatisfy { $0 > 0 }, "Normalize: standard deviations must be positive, got \(std)")
         self.mean = mean
         self.std = std
     }
 
     public func apply(_ inputs: Tensor, generator: inout RandomGenerator) -> Tensor {
-        precondition(inputs.dtype == .float32 && inputs.rank >= 2 && inputs.shape[1] == mean.count,
+        require(inputs.dtype == .float32 && inputs.rank >= 2 && inputs.shape[1] == mean.count,
                      "Normalize: expected float32 [B, \(mean.count), …], got \(inputs.dtype) \(inputs.shape)")
         let x = inputs.contiguousData()
         let out = Tensor(uninitialized: x.shape, dtype: .float32)
@@ -50,12 +50,12 @@ public struct RandomCrop: BatchTransform {
 
     /// Shifts images by up to `padding` pixels each way, filling with zeros.
     public init(padding: Int) {
-        precondition(padding >= 0, "RandomCrop: padding must be non-negative, got \(padding)")
+        require(padding >= 0, "RandomCrop: padding must be non-negative, got \(padding)")
         self.padding = padding
     }
 
     public func apply(_ inputs: Tensor, generator: inout RandomGenerator) -> Tensor {
-        precondition(inputs.dtype == .float32 && inputs.rank == 4, "RandomCrop: expected float32 [B, C, H, W], got \(inputs.dtype) \(inputs.shape)")
+        require(inputs.dtype == .float32 && inputs.rank == 4, "RandomCrop: expected float32 [B, C, H, W], got \(inputs.dtype) \(inputs.shape)")
         let x = inputs.contiguousData()
         let out = Tensor.zeros(x.shape, dtype: .float32)
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -85,12 +85,12 @@ public struct RandomHorizontalFlip: BatchTransform {
 
     /// Mirrors each image independently with `probability`.
     public init(probability: Double = 0.5) {
-        precondition((0...1).contains(probability), "RandomHorizontalFlip: probability \(probability) is outside [0, 1]")
+        require((0...1).contains(probability), "RandomHorizontalFlip: probability \(probability) is outside [0, 1]")
         self.probability = probability
     }
 
     public func apply(_ inputs: Tensor, generator: inout RandomGenerator) -> Tensor {
-        precondition(inputs.dtype == .float32 && inputs.rank == 4, "RandomHorizontalFlip: expected float32 [B, C, H, W], got \(inputs.dtype) \(inputs.shape)")
+        require(inputs.dtype == .float32 && inputs.rank == 4, "RandomHorizontalFlip: expected float32 [B, C, H, W], got \(inputs.dtype) \(inputs.shape)")
         let x = inputs.contiguousData()
         let out = Tensor(uninitialized: x.shape, dtype: .float32)
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])

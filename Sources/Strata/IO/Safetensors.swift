@@ -35,7 +35,7 @@ public struct SafetensorsFile {
     /// Throws `SafetensorsError` (naming the file and, where there is one, the tensor) when the contents
     /// break the format, or `IOError` when the file cannot be read.
     public static func read(from url: URL) throws -> SafetensorsFile {
-        precondition(1.littleEndian == 1, "Safetensors: big-endian hosts are not supported")
+        require(1.littleEndian == 1, "Safetensors: big-endian hosts are not supported")
         let path = url.path
         let fd = try POSIXFile.open(path, flags: O_RDONLY | O_CLOEXEC)
         defer { close(fd) }
@@ -88,7 +88,7 @@ public struct SafetensorsFile {
     /// multiple of 8 bytes. Non-contiguous tensors are written in row-major order.
     /// Throws `SafetensorsError.reservedName` for a tensor named `__metadata__`, or `IOError`.
     public func write(to url: URL) throws {
-        precondition(1.littleEndian == 1, "Safetensors: big-endian hosts are not supported")
+        require(1.littleEndian == 1, "Safetensors: big-endian hosts are not supported")
         let path = url.path
         if tensors["__metadata__"] != nil { throw SafetensorsError.reservedName(file: path, tensor: "__metadata__") }
         let (header, ordered) = encodeHeader()

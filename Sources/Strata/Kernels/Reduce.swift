@@ -98,7 +98,7 @@ func argReduceMiddle<R: ArgReduceFunction, T: FloatElement>(_: R.Type, _: T.Type
                                                             outer: Int, length: Int, inner: Int,
                                                             values: UnsafeMutablePointer<T>,
                                                             indices: UnsafeMutablePointer<Int64>) {
-    precondition(length >= 1, "argReduceMiddle: empty reduction")
+    require(length >= 1, "argReduceMiddle: empty reduction")
     if inner == 1 {
         parallelFor(outer, grain: max(1, 32_768 / length)) { range in
             for o in range {

@@ -35,7 +35,7 @@ public final class Conv1d: Layer {
     ///   - bias: whether to learn an additive bias per output channel.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        require(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "Conv1d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
         (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
         let shape = [outChannels, inChannels / groups, kernelSize]
@@ -70,7 +70,7 @@ public final class Conv2d: Layer {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
                 dtype: DType = .float32) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        require(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "Conv2d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
         (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
         let shape = [outChannels, inChannels / groups, kernelSize.0, kernelSize.1]
@@ -113,7 +113,7 @@ public final class ConvTranspose2d: Layer {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), groups: Int = 1, bias: Bool = true,
                 dilation: (Int, Int) = (1, 1), dtype: DType = .float32) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        require(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "ConvTranspose2d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
         (self.stride, self.padding, self.outputPadding, self.dilation, self.groups) = (stride, padding, outputPadding, dilation, groups)
         let shape = [inChannels, outChannels / groups, kernelSize.0, kernelSize.1]

@@ -8,14 +8,14 @@ extension Tensor {
     /// (`Strata.seed(_:)`), so the same seed gives the same mask. `p = 1` gives zeros. The gradient is
     /// `dx = dy·m/(1 − p)`. Any shape; float32 or float64.
     public func dropout(p: Double = 0.5, training: Bool = true) -> Tensor {
-        precondition((0...1).contains(p), "dropout: probability \(p) must be in [0, 1] (input \(shape))")
+        require((0...1).contains(p), "dropout: probability \(p) must be in [0, 1] (input \(shape))")
         guard training && p > 0 else { return self }
         return applyingDropoutMask(Strata.withGlobalGenerator { dropoutMask(p: p, generator: &$0) })
     }
 
     /// Dropout with the mask drawn from `generator` instead of the global one.
     public func dropout(p: Double = 0.5, training: Bool = true, generator: inout RandomGenerator) -> Tensor {
-        precondition((0...1).contains(p), "dropout: probability \(p) must be in [0, 1] (input \(shape))")
+        require((0...1).contains(p), "dropout: probability \(p) must be in [0, 1] (input \(shape))")
         guard training && p > 0 else { return self }
         return applyingDropoutMask(dropoutMask(p: p, generator: &generator))
     }
@@ -68,7 +68,7 @@ public final class Dropout: Layer, ModeDependent {
     public var isTraining = true
 
     public init(p: Double = 0.5) {
-        precondition((0...1).contains(p), "Dropout: probability \(p) must be in [0, 1]")
+        require((0...1).contains(p), "Dropout: probability \(p) must be in [0, 1]")
         self.p = p
     }
 

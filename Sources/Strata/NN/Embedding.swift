@@ -11,16 +11,16 @@ extension Tensor {
     ///   - weight: `[V, D]`.
     ///   - paddingIdx: a row that gets no gradient; negative values count from the end.
     public static func embedding(_ indices: Tensor, weight: Tensor, paddingIdx: Int? = nil) -> Tensor {
-        precondition(indices.dtype == .int64, "embedding: indices must be int64, got \(indices.dtype) of shape \(indices.shape)")
-        precondition(weight.rank == 2, "embedding: weight \(weight.shape) must be [numEmbeddings, embeddingDim]")
+        require(indices.dtype == .int64, "embedding: indices must be int64, got \(indices.dtype) of shape \(indices.shape)")
+        require(weight.rank == 2, "embedding: weight \(weight.shape) must be [numEmbeddings, embeddingDim]")
         let (vocabulary, dim) = (weight.shape[0], weight.shape[1])
         let padding = paddingIdx.map { $0 < 0 ? $0 + vocabulary : $0 }
-        precondition(padding == nil || (0..<vocabulary).contains(padding!),
+        require(padding == nil || (0..<vocabulary).contains(padding!),
                      "embedding: paddingIdx \(paddingIdx!) out of range for weight \(weight.shape)")
         let ids = indices.contiguousData()                                     // [I]
         let idp = ids.pointer(Int64.self)
         for i in 0..<ids.count {
-            precondition(idp[i] >= 0 && idp[i] < vocabulary,
+            require(idp[i] >= 0 && idp[i] < vocabulary,
                          "embedding: index \(idp[i]) out of range for weight \(weight.shape) (indices \(indices.shape))")
         }
         let table = weight.detached().contiguousData()                         // [V, D]
@@ -79,7 +79,7 @@ public final class Embedding: Layer {
     ///   - paddingIdx: a row kept at zero gradient (e.g. a padding token); negative values count from the end.
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil, dtype: DType = .float32) {
         let padding = paddingIdx.map { $0 < 0 ? $0 + numEmbeddings : $0 }
-        precondition(padding == nil || (0..<numEmbeddings).contains(padding!),
+        require(padding == nil || (0..<numEmbeddings).contains(padding!),
                      "Embedding: paddingIdx \(paddingIdx!) out of range for \(numEmbeddings) embeddings")
         (self.numEmbeddings, self.embeddingDim, self.paddingIdx) = (numEmbeddings, embeddingDim, padding)
         weight = Init.normal([numEmbeddings, embeddingDim], dtype: dtype)

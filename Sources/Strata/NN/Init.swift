@@ -8,7 +8,7 @@ public enum Init {
 
     /// `(fan_in, fan_out)` of a weight: `[out, in, k…]` → `(in·Πk, out·Πk)`, as PyTorch computes them.
     public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2, "Init.fans: needs at least 2 dims, got shape \(shape)")
+        require(shape.count >= 2, "Init.fans: needs at least 2 dims, got shape \(shape)")
         let receptive = shape.dropFirst(2).reduce(1, *)
         return (shape[1] * receptive, shape[0] * receptive)
     }
@@ -68,7 +68,7 @@ public enum Init {
     /// with the signs of R's diagonal folded in so the distribution is uniform, as `torch.nn.init.orthogonal_`.
     /// Dims after the first are flattened: `[rows, cols]`.
     public static func orthogonal(_ shape: [Int], gain: Double = 1, dtype: DType = .float32) -> Tensor {
-        precondition(shape.count >= 2, "Init.orthogonal: needs at least 2 dims, got shape \(shape)")
+        require(shape.count >= 2, "Init.orthogonal: needs at least 2 dims, got shape \(shape)")
         let rows = shape[0], cols = shape.dropFirst().reduce(1, *)
         // Factor the tall orientation [m, n] with m ≥ n, then transpose back if rows < cols.
         let (m, n) = (max(rows, cols), min(rows, cols))
@@ -76,10 +76,10 @@ public enum Init {
         let p = a.pointer(Double.self)
         var tau = [Double](repeating: 0, count: n)
         let qrStatus = Double.geqrf(m: m, n: n, a: p, lda: n, tau: &tau)
-        precondition(qrStatus == 0, "Init.orthogonal: dgeqrf failed with info \(qrStatus)")
+        require(qrStatus == 0, "Init.orthogonal: dgeqrf failed with info \(qrStatus)")
         let signs = (0..<n).map { p[$0 * n + $0] < 0 ? -1.0 : 1.0 }
         let orgStatus = Double.orgqr(m: m, n: n, k: n, a: p, lda: n, tau: tau)
-        precondition(orgStatus == 0, "Init.orthogonal: dorgqr failed with info \(orgStatus)")
+        require(orgStatus == 0, "Init.orthogonal: dorgqr failed with info \(orgStatus)")
         for r in 0..<m { for c in 0..<n { p[r * n + c] *= signs[c] * gain } }
         let q = rows < cols ? a.transposed().contiguous() : a
         return q.reshaped(shape).to(dtype)

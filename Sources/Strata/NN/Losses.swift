@@ -24,16 +24,16 @@ public enum Loss {
     /// `∂Lᵢ/∂z_c = (1 − ε)·w[yᵢ]·(p_c − δ_c,yᵢ) + (ε / C)·(W·p_c − w[c])` with `W = Σ_k w[k]`.
     public static func crossEntropy(_ logits: Tensor, _ targets: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                                     labelSmoothing: Double = 0, reduction: Reduction = .mean) -> Tensor {
-        precondition(logits.rank == 2 && targets.shape == [logits.shape[0]] && targets.dtype == .int64,
+        require(logits.rank == 2 && targets.shape == [logits.shape[0]] && targets.dtype == .int64,
                      "crossEntropy: logits \(logits.shape) and targets \(targets.shape) (\(targets.dtype)) must be [N, C] and int64 [N]")
-        precondition(weight == nil || weight!.shape == [logits.shape[1]],
+        require(weight == nil || weight!.shape == [logits.shape[1]],
                      "crossEntropy: weight \(weight!.shape) must be [\(logits.shape[1])] for logits \(logits.shape)")
-        precondition((0...1).contains(labelSmoothing), "crossEntropy: label smoothing \(labelSmoothing) must be in [0, 1]")
+        require((0...1).contains(labelSmoothing), "crossEntropy: label smoothing \(labelSmoothing) must be in [0, 1]")
         let (n, c) = (logits.shape[0], logits.shape[1])
         let z = logits.detached().contiguousData()
         let y = targets.contiguousData().scalars(as: Int64.self)
         for (i, label) in y.enumerated() where label != Int64(ignoreIndex) {
-            precondition(label >= 0 && label < c, "crossEntropy: target \(label) at sample \(i) is out of range for \(c) classes")
+            require(label >= 0 && label < c, "crossEntropy: target \(label) at sample \(i) is out of range for \(c) classes")
         }
         let w = (weight?.to(logits.dtype).contiguousData() ?? Tensor.ones([c], dtype: logits.dtype))
         let perSample = Tensor(uninitialized: [n], dtype: logits.dtype)
@@ -110,14 +110,14 @@ public enum Loss {
     /// `Lᵢ = −w[yᵢ]·input[i, yᵢ]`; `.mean` divides by `Σ w[yᵢ]` over samples not ignored.
     public static func nll(_ logProbabilities: Tensor, _ targets: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                            reduction: Reduction = .mean) -> Tensor {
-        precondition(logProbabilities.rank == 2 && targets.shape == [logProbabilities.shape[0]] && targets.dtype == .int64,
+        require(logProbabilities.rank == 2 && targets.shape == [logProbabilities.shape[0]] && targets.dtype == .int64,
                      "nll: input \(logProbabilities.shape) and targets \(targets.shape) (\(targets.dtype)) must be [N, C] and int64 [N]")
         let classes = logProbabilities.shape[1]
         let kept = targets.ne(Double(ignoreIndex))
         let safeTargets = Tensor.where(kept, targets, Tensor.zeros([], dtype: .int64))
         let picked = logProbabilities.gather(dim: 1, index: safeTargets.unsqueezed(1)).squeezed(1)  // [N]
         let w = weight.map { $0.indexSelect(dim: 0, index: safeTargets) } ?? Tensor.ones([targets.count], dtype: logProbabilities.dtype)
-        precondition(weight == nil || weight!.shape == [classes], "nll: weight \(weight!.shape) must be [\(classes)]")
+        require(weight == nil || weight!.shape == [classes], "nll: weight \(weight!.shape) must be [\(classes)]")
         let sampleWeight = w * kept.to(logProbabilities.dtype)
         let losses = -picked * sampleWeight
         return reduce(losses, reduction, denominator: sampleWeight.sum())
@@ -139,7 +139,7 @@ public enum Loss {
     /// Smooth L1, as `F.smooth_l1_loss`: `0.5·d²/β` where `|d| < β`, else `|d| − 0.5·β`.
     public static func smoothL1(_ input: Tensor, _ target: Tensor, beta: Double = 1, reduction: Reduction = .mean) -> Tensor {
         checkSameShape("smoothL1", input, target)
-        precondition(beta > 0, "smoothL1: beta must be positive, got \(beta)")
+        require(beta > 0, "smoothL1: beta must be positive, got \(beta)")
         let d = (input - target).abs()
         return reduce(Tensor.where(d.lt(beta), d * d * (0.5 / beta), d - 0.5 * beta), reduction)
     }
@@ -147,7 +147,7 @@ public enum Loss {
     /// Huber loss, as `F.huber_loss`: `0.5·d²` where `|d| < δ`, else `δ·(|d| − 0.5·δ)` (smooth L1 scaled by δ).
     public static func huber(_ input: Tensor, _ target: Tensor, delta: Double = 1, reduction: Reduction = .mean) -> Tensor {
         checkSameShape("huber", input, target)
-        precondition(delta > 0, "huber: delta must be positive, got \(delta)")
+        require(delta > 0, "huber: delta must be positive, got \(delta)")
         let d = (input - target).abs()
         return reduce(Tensor.where(d.lt(delta), d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
     }
@@ -165,7 +165,7 @@ public enum Loss {
     }
 
     private static func checkSameShape(_ op: String, _ a: Tensor, _ b: Tensor) {
-        precondition(a.shape == b.shape, "\(op): input \(a.shape) and target \(b.shape) must have the same shape")
+        require(a.shape == b.shape, "\(op): input \(a.shape) and target \(b.shape) must have the same shape")
     }
 
     private static func reduce(_ losses: Tensor, _ reduction: Reduction, denominator: Tensor? = nil) -> Tensor {

@@ -51,7 +51,7 @@ public final class GroupNorm: Layer {
     ///   - numChannels: `C`, the size of the input's second dim.
     ///   - affine: whether to learn a per-channel `weight` and `bias`.
     public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, dtype: DType = .float32) {
-        precondition(numGroups > 0 && numChannels % numGroups == 0,
+        require(numGroups > 0 && numChannels % numGroups == 0,
                      "GroupNorm: \(numChannels) channels do not split into \(numGroups) groups")
         (self.numGroups, self.numChannels, self.eps) = (numGroups, numChannels, eps)
         weight = affine ? Tensor.ones([numChannels], dtype: dtype) : nil
@@ -62,7 +62,7 @@ public final class GroupNorm: Layer {
 
     /// `[N, C, *] → [N, C, *]`.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(input.rank >= 2 && input.shape[1] == numChannels,
+        require(input.rank >= 2 && input.shape[1] == numChannels,
                      "GroupNorm: input \(input.shape) must be [N, \(numChannels), *]")
         return Tensor.groupNorm(input, groups: numGroups, weight: weight, bias: bias, eps: eps)
     }
@@ -96,7 +96,7 @@ extension BatchNormLayer {
 
     /// Batch statistics in training (and always when statistics are not tracked), running ones in evaluation.
     func batchNormForward(_ input: Tensor) -> Tensor {
-        precondition(input.shape[1] == numFeatures,
+        require(input.shape[1] == numFeatures,
                      "BatchNorm: input \(input.shape) has \(input.shape[1]) channels, expected \(numFeatures)")
         var factor = momentum ?? 0
         if isTraining && trackRunningStats {
@@ -153,7 +153,7 @@ public final class BatchNorm1d: Layer, ModeDependent, BatchNormLayer {
 
     /// `[N, C] → [N, C]` or `[N, C, L] → [N, C, L]`.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(input.rank == 2 || input.rank == 3, "BatchNorm1d: input \(input.shape) must be [N, C] or [N, C, L]")
+        require(input.rank == 2 || input.rank == 3, "BatchNorm1d: input \(input.shape) must be [N, C] or [N, C, L]")
         return batchNormForward(input)
     }
 }
@@ -198,7 +198,7 @@ public final class BatchNorm2d: Layer, ModeDependent, BatchNormLayer {
 
     /// `[N, C, H, W] → [N, C, H, W]`.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(input.rank == 4, "BatchNorm2d: input \(input.shape) must be [N, C, H, W]")
+        require(input.rank == 4, "BatchNorm2d: input \(input.shape) must be [N, C, H, W]")
         return batchNormForward(input)
     }
 }

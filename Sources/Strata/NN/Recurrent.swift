@@ -16,7 +16,7 @@ public class RecurrentLayer: Module, ModeDependent {
 
     init(_ cell: RecurrentCell, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool,
          dropout: Double, bidirectional: Bool, dtype: DType) {
-        precondition(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
+        require(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
                      "\(cell.rawValue): sizes must be positive, got input \(inputSize), hidden \(hiddenSize), layers \(numLayers)")
         (self.cell, self.inputSize, self.hiddenSize, self.numLayers) = (cell, inputSize, hiddenSize, numLayers)
         (self.bidirectional, self.batchFirst, self.dropout) = (bidirectional, batchFirst, dropout)
@@ -54,15 +54,15 @@ public class RecurrentLayer: Module, ModeDependent {
     /// - Returns: `output` (`[T, B, D·H]` or `[B, T, D·H]`, the last layer's hidden state at every step), and the
     ///   final hidden state `hN` and (LSTM) cell state `cN`, each `[L·D, B, H]`.
     func run(_ input: Tensor, h0: Tensor?, c0: Tensor?) -> (output: Tensor, hN: Tensor, cN: Tensor?) {
-        precondition(input.rank == 3 && input.shape[2] == inputSize,
+        require(input.rank == 3 && input.shape[2] == inputSize,
                      "\(cell.rawValue): input \(input.shape) must be \(batchFirst ? "[B, T, \(inputSize)]" : "[T, B, \(inputSize)]")")
         var x = batchFirst ? input.transposed(0, 1) : input  // [T, B, I]
         let batch = x.shape[1], directions = bidirectional ? 2 : 1
         let stateShape = [numLayers * directions, batch, hiddenSize]
         for (name, state) in [("h0", h0), ("c0", c0)] {
-            precondition(state == nil || state!.shape == stateShape, "\(cell.rawValue): \(name) \(state!.shape) must be \(stateShape)")
+            require(state == nil || state!.shape == stateShape, "\(cell.rawValue): \(name) \(state!.shape) must be \(stateShape)")
         }
-        precondition(c0 == nil || cell == .lstm, "\(cell.rawValue): only LSTM takes an initial cell state")
+        require(c0 == nil || cell == .lstm, "\(cell.rawValue): only LSTM takes an initial cell state")
         let zeros = Tensor.zeros([batch, hiddenSize], dtype: input.dtype)
         var finalHidden: [Tensor] = [], finalCells: [Tensor] = []
         for layer in 0..<numLayers {

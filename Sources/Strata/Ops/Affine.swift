@@ -8,9 +8,9 @@ extension Tensor {
     /// Forward: every output row starts as a copy of `b`, then one gemm adds `x · Wᵀ` into it (`beta = 1`),
     /// with `W` read through gemm's transpose flag.
     public static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        precondition(weight.rank == 2 && input.rank >= 1 && input.shape[input.rank - 1] == weight.shape[1],
+        require(weight.rank == 2 && input.rank >= 1 && input.shape[input.rank - 1] == weight.shape[1],
                      "linear: input \(input.shape) does not match weight \(weight.shape) ([out, in])")
-        precondition(bias == nil || bias!.shape == [weight.shape[0]],
+        require(bias == nil || bias!.shape == [weight.shape[0]],
                      "linear: bias \(bias!.shape) does not match weight \(weight.shape)")
         let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
         let leading = Array(input.shape.dropLast())

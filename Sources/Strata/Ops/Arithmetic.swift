@@ -10,7 +10,7 @@ enum NegFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> 
 extension Tensor {
     /// Runs a binary floating-point kernel with broadcasting, off the tape.
     static func binary<F: BinaryFunction>(_ f: F.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
-        precondition(a.dtype == b.dtype, "\(op): dtypes \(a.dtype) and \(b.dtype) differ (shapes \(a.shape) and \(b.shape))")
+        require(a.dtype == b.dtype, "\(op): dtypes \(a.dtype) and \(b.dtype) differ (shapes \(a.shape) and \(b.shape))")
         let out = Tensor(uninitialized: Shape.broadcast(a.shape, b.shape, op: op), dtype: a.dtype)
         guard out.count > 0 else { return out }
         switch a.dtype {

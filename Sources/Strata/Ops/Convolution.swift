@@ -20,7 +20,7 @@ extension Strata {
     public static var convolutionColumnsLimit: Int {
         get { keptColumnsLimit.load(ordering: .relaxed) }
         set {
-            precondition(newValue >= 0, "Strata.convolutionColumnsLimit: must be non-negative, got \(newValue)")
+            require(newValue >= 0, "Strata.convolutionColumnsLimit: must be non-negative, got \(newValue)")
             keptColumnsLimit.store(newValue, ordering: .relaxed)
         }
     }
@@ -248,20 +248,20 @@ extension Tensor {
             return conv2d(input.unsqueezed(0), weight: weight, bias: bias, stride: stride, padding: padding,
                           dilation: dilation, groups: groups).squeezed(0)
         }
-        precondition(input.rank == 4 && weight.rank == 4,
+        require(input.rank == 4 && weight.rank == 4,
                      "conv2d: input \(input.shape) must be [N, C, H, W] and weight \(weight.shape) [O, C/groups, kh, kw]")
         checkConvolutionArguments("conv2d", input: input, weight: weight, bias: bias, stride: stride,
                                   padding: padding, dilation: dilation, groups: groups)
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (o, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        precondition(c % groups == 0 && o % groups == 0,
+        require(c % groups == 0 && o % groups == 0,
                      "conv2d: input channels \(c) (input \(input.shape)) and output channels \(o) (weight \(weight.shape)) must both be divisible by groups = \(groups)")
-        precondition(weight.shape[1] == c / groups,
+        require(weight.shape[1] == c / groups,
                      "conv2d: input \(input.shape) has \(c) channels, so weight \(weight.shape) needs \(c / groups) (= C/groups) in dim 1")
-        precondition(bias == nil || bias!.shape == [o], "conv2d: bias \(bias!.shape) does not match weight \(weight.shape) (needs [\(o)])")
+        require(bias == nil || bias!.shape == [o], "conv2d: bias \(bias!.shape) does not match weight \(weight.shape) (needs [\(o)])")
         let ho = ConvGeometry.outputSize(h, kernel: kh, stride: stride.0, padding: padding.0, dilation: dilation.0)
         let wo = ConvGeometry.outputSize(w, kernel: kw, stride: stride.1, padding: padding.1, dilation: dilation.1)
-        precondition(ho > 0 && wo > 0,
+        require(ho > 0 && wo > 0,
                      "conv2d: input \(input.shape) padded by \(padding) is smaller than weight \(weight.shape)'s kernel dilated by \(dilation)")
         let geometry = ConvGeometry(batch: n, channels: c, height: h, width: w, outChannels: o, outHeight: ho, outWidth: wo,
                                     kernel: (kh, kw), stride: stride, padding: padding, dilation: dilation, groups: groups)
@@ -315,10 +315,10 @@ extension Tensor {
     /// `Lo = ⌊(L + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1`.
     public static func conv1d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
                               dilation: Int = 1, groups: Int = 1) -> Tensor {
-        precondition((input.rank == 3 || input.rank == 2) && weight.rank == 3,
+        require((input.rank == 3 || input.rank == 2) && weight.rank == 3,
                      "conv1d: input \(input.shape) must be [N, C, L] or [C, L] and weight \(weight.shape) [O, C/groups, k]")
         let c = input.shape[input.rank - 2]
-        precondition(groups >= 1 && c % groups == 0 && weight.shape[1] * groups == c,
+        require(groups >= 1 && c % groups == 0 && weight.shape[1] * groups == c,
                      "conv1d: input \(input.shape) has \(c) channels but weight \(weight.shape) with groups = \(groups) expects \(weight.shape[1] * groups)")
         let unbatched = input.rank == 2
         let x = unbatched ? input.unsqueezed(0) : input
@@ -344,26 +344,26 @@ extension Tensor {
             return convTranspose2d(input.unsqueezed(0), weight: weight, bias: bias, stride: stride, padding: padding,
                                    outputPadding: outputPadding, dilation: dilation, groups: groups).squeezed(0)
         }
-        precondition(input.rank == 4 && weight.rank == 4,
+        require(input.rank == 4 && weight.rank == 4,
                      "convTranspose2d: input \(input.shape) must be [N, C_in, H, W] and weight \(weight.shape) [C_in, C_out/groups, kh, kw]")
         checkConvolutionArguments("convTranspose2d", input: input, weight: weight, bias: bias, stride: stride,
                                   padding: padding, dilation: dilation, groups: groups)
         let (n, cin, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (kh, kw) = (weight.shape[2], weight.shape[3])
         let cout = weight.shape[1] * groups
-        precondition(cin % groups == 0,
+        require(cin % groups == 0,
                      "convTranspose2d: input channels \(cin) (input \(input.shape)) must be divisible by groups = \(groups)")
-        precondition(weight.shape[0] == cin,
+        require(weight.shape[0] == cin,
                      "convTranspose2d: input \(input.shape) has \(cin) channels but weight \(weight.shape) has \(weight.shape[0]) in dim 0 ([C_in, C_out/groups, kh, kw])")
-        precondition(bias == nil || bias!.shape == [cout],
+        require(bias == nil || bias!.shape == [cout],
                      "convTranspose2d: bias \(bias!.shape) does not match weight \(weight.shape) with groups = \(groups) (needs [\(cout)])")
-        precondition(outputPadding.0 >= 0 && outputPadding.1 >= 0
+        require(outputPadding.0 >= 0 && outputPadding.1 >= 0
                      && (outputPadding.0 < stride.0 || outputPadding.0 < dilation.0)
                      && (outputPadding.1 < stride.1 || outputPadding.1 < dilation.1),
                      "convTranspose2d: output padding \(outputPadding) must be smaller than either stride \(stride) or dilation \(dilation)")
         let ho = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + outputPadding.0 + 1
         let wo = (w - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + outputPadding.1 + 1
-        precondition(ho > 0 && wo > 0,
+        require(ho > 0 && wo > 0,
                      "convTranspose2d: input \(input.shape) with weight \(weight.shape), stride \(stride), padding \(padding) gives an empty output (\(ho)×\(wo))")
         // The convolution this is the adjoint of: image side = this op's output, output side = its input.
         let geometry = ConvGeometry(batch: n, channels: cout, height: ho, width: wo, outChannels: cin, outHeight: h, outWidth: w,
@@ -416,11 +416,11 @@ extension Tensor {
     /// The checks conv2d and convTranspose2d share: dtypes, and positive stride, dilation and groups.
     private static func checkConvolutionArguments(_ op: String, input: Tensor, weight: Tensor, bias: Tensor?,
                                                   stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int) {
-        precondition(input.dtype == weight.dtype && (bias == nil || bias!.dtype == input.dtype),
+        require(input.dtype == weight.dtype && (bias == nil || bias!.dtype == input.dtype),
                      "\(op): input \(input.shape) (\(input.dtype)), weight \(weight.shape) (\(weight.dtype))\(bias.map { " and bias \($0.shape) (\($0.dtype))" } ?? "") must share one dtype")
-        precondition(stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1 && padding.0 >= 0 && padding.1 >= 0,
+        require(stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1 && padding.0 >= 0 && padding.1 >= 0,
                      "\(op): stride \(stride) and dilation \(dilation) must be positive and padding \(padding) non-negative (input \(input.shape), weight \(weight.shape))")
-        precondition(groups >= 1, "\(op): groups must be positive, got \(groups) (input \(input.shape), weight \(weight.shape))")
-        precondition(weight.shape[2] >= 1 && weight.shape[3] >= 1, "\(op): weight \(weight.shape) has an empty kernel (input \(input.shape))")
+        require(groups >= 1, "\(op): groups must be positive, got \(groups) (input \(input.shape), weight \(weight.shape))")
+        require(weight.shape[2] >= 1 && weight.shape[3] >= 1, "\(op): weight \(weight.shape) has an empty kernel (input \(input.shape))")
     }
 }

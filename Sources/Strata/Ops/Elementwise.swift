@@ -173,7 +173,7 @@ extension Tensor {
     /// Runs a parameterised binary floating-point kernel with broadcasting, off the tape.
     static func binary<F: ParameterizedBinaryFunction>(_ f: F.Type, _ x: Tensor, _ y: Tensor,
                                                        _ a: Double, _ b: Double = 0, op: String) -> Tensor {
-        precondition(x.dtype == y.dtype, "\(op): dtypes \(x.dtype) and \(y.dtype) differ (shapes \(x.shape) and \(y.shape))")
+        require(x.dtype == y.dtype, "\(op): dtypes \(x.dtype) and \(y.dtype) differ (shapes \(x.shape) and \(y.shape))")
         let out = Tensor(uninitialized: Shape.broadcast(x.shape, y.shape, op: op), dtype: x.dtype)
         guard out.count > 0 else { return out }
         switch x.dtype {
@@ -250,7 +250,7 @@ extension Tensor {
     /// NaN stays NaN; when `min > max` every element becomes `max`. The gradient passes where
     /// `min ≤ x ≤ max` (PyTorch's `clamp_backward`, so it flows at a bound) and is zero elsewhere.
     public func clamp(min lower: Double? = nil, max upper: Double? = nil) -> Tensor {
-        precondition(lower != nil || upper != nil, "clamp: at least one of min and max must be given (shape \(shape))")
+        require(lower != nil || upper != nil, "clamp: at least one of min and max must be given (shape \(shape))")
         let lo = lower ?? -.infinity, hi = upper ?? .infinity
         let x = detached()
         return Tensor.differentiable("clamp", inputs: [self], output: unary(ClampFunction.self, lo, hi, op: "clamp")) { g in
@@ -285,9 +285,9 @@ extension Tensor {
     /// `condition` is a `.bool` mask; `a` and `b` share a dtype (any dtype). The gradient of `a` is `g`
     /// where the condition holds and zero elsewhere, `b`'s the opposite; both are summed back to their shapes.
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(condition.dtype == .bool,
+        require(condition.dtype == .bool,
                      "where: the condition must be a bool mask, got \(condition.dtype) (shape \(condition.shape))")
-        precondition(a.dtype == b.dtype,
+        require(a.dtype == b.dtype,
                      "where: dtypes \(a.dtype) and \(b.dtype) differ (shapes \(a.shape) and \(b.shape))")
         let shape = Shape.broadcast(Shape.broadcast(condition.shape, a.shape, op: "where"), b.shape, op: "where")
         let out = Tensor(uninitialized: shape, dtype: a.dtype)

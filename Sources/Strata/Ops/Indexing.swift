@@ -13,8 +13,8 @@ extension Tensor {
     /// `[…, n, …]` with `index: [k]` (int64, values in `0..<n`) `→ […, k, …]`. Indices may repeat; their
     /// gradients are summed by the pullback, `scatterAdd` into zeros.
     public func indexSelect(dim: Int, index: Tensor) -> Tensor {
-        precondition(rank > 0, "indexSelect: cannot index a zero-dimensional tensor")
-        precondition(index.rank <= 1, "indexSelect: index must be 1-D, got shape \(index.shape) (input shape \(shape))")
+        require(rank > 0, "indexSelect: cannot index a zero-dimensional tensor")
+        require(index.rank <= 1, "indexSelect: index must be 1-D, got shape \(index.shape) (input shape \(shape))")
         let d = axis(dim, op: "indexSelect")
         Tensor.checkIndices(index, below: shape[d], op: "indexSelect", dim: dim, shape: shape)
         let k = index.count
@@ -64,14 +64,14 @@ extension Tensor {
     /// with this tensor's rank and, outside `dim`, sizes no larger than this tensor's; the result has
     /// `index`'s shape. The gradient is scattered back (`scatterAdd`), summing over repeated positions.
     public func gather(dim: Int, index: Tensor) -> Tensor {
-        precondition(index.rank == rank, "gather: index shape \(index.shape) and input shape \(shape) differ in rank")
+        require(index.rank == rank, "gather: index shape \(index.shape) and input shape \(shape) differ in rank")
         if rank == 0 {
-            precondition(dim == 0 || dim == -1, "gather: dim \(dim) out of range for a tensor of shape []")
+            require(dim == 0 || dim == -1, "gather: dim \(dim) out of range for a tensor of shape []")
             return unsqueezed(0).gather(dim: 0, index: index.reshaped([1])).squeezed(0)
         }
         let d = axis(dim, op: "gather")
         for e in 0..<rank where e != d {
-            precondition(index.shape[e] <= shape[e],
+            require(index.shape[e] <= shape[e],
                          "gather: index shape \(index.shape) exceeds input shape \(shape) outside dim \(dim)")
         }
         Tensor.checkIndices(index, below: shape[d], op: "gather", dim: dim, shape: shape)
@@ -114,17 +114,17 @@ extension Tensor {
     /// An index that is a 1-D index expanded along the other dims (as `indexSelect`'s pullback makes)
     /// adds whole rows.
     public func scatterAdd(dim: Int, index: Tensor, source: Tensor) -> Tensor {
-        precondition(source.dtype == dtype,
+        require(source.dtype == dtype,
                      "scatterAdd: source dtype \(source.dtype) differs from \(dtype) (shapes \(source.shape) and \(shape))")
-        precondition(index.rank == rank && source.rank == rank,
+        require(index.rank == rank && source.rank == rank,
                      "scatterAdd: ranks differ: input \(shape), index \(index.shape), source \(source.shape)")
         if rank == 0 {
-            precondition(dim == 0 || dim == -1, "scatterAdd: dim \(dim) out of range for a tensor of shape []")
+            require(dim == 0 || dim == -1, "scatterAdd: dim \(dim) out of range for a tensor of shape []")
             return unsqueezed(0).scatterAdd(dim: 0, index: index.reshaped([1]), source: source.unsqueezed(0)).squeezed(0)
         }
         let d = axis(dim, op: "scatterAdd")
         for e in 0..<rank {
-            precondition(index.shape[e] <= source.shape[e] && (e == d || index.shape[e] <= shape[e]),
+            require(index.shape[e] <= source.shape[e] && (e == d || index.shape[e] <= shape[e]),
                          "scatterAdd: index shape \(index.shape) does not fit source shape \(source.shape) "
                          + "and input shape \(shape) (dim \(dim))")
         }
@@ -200,7 +200,7 @@ extension Tensor {
     /// `labels: […]` (values in `0..<classes`) `→ […, classes]` with a 1 at each label and 0 elsewhere.
     /// No gradient flows (labels are integers).
     public static func oneHot(_ labels: Tensor, classes: Int, dtype: DType = .float32) -> Tensor {
-        precondition(classes > 0, "oneHot: classes must be positive, got \(classes) (labels shape \(labels.shape))")
+        require(classes > 0, "oneHot: classes must be positive, got \(classes) (labels shape \(labels.shape))")
         Tensor.checkIndices(labels, below: classes, op: "oneHot", dim: -1, shape: labels.shape + [classes])
         let out = Tensor.zeros(labels.shape + [classes], dtype: dtype)
         let dense = labels.contiguousData()
@@ -223,7 +223,7 @@ extension Tensor {
     /// Stops unless `index` is int64 with every value in `0..<bound`, naming the op, the first bad index and
     /// the indexed shape. Broadcast (stride-0) dimensions are read once.
     static func checkIndices(_ index: Tensor, below bound: Int, op: String, dim: Int, shape: [Int]) {
-        precondition(index.dtype == .int64,
+        require(index.dtype == .int64,
                      "\(op): index must be int64, got \(index.dtype) (index shape \(index.shape), input shape \(shape))")
         let distinctShape = index.shape.indices.map { index.strides[$0] == 0 ? Swift.min(index.shape[$0], 1) : index.shape[$0] }
         let distinct = Tensor(storage: index.storage, shape: distinctShape, strides: index.strides,
@@ -231,7 +231,7 @@ extension Tensor {
         let dense = distinct.contiguousData()
         let p = dense.pointer(Int64.self)
         for i in 0..<dense.count where p[i] < 0 || p[i] >= bound {
-            preconditionFailure("\(op): index \(p[i]) out of range 0..<\(bound) for dim \(dim) of shape \(shape)")
+            fatalError("\(op): index \(p[i]) out of range 0..<\(bound) for dim \(dim) of shape \(shape)")
         }
     }
 }

@@ -6,10 +6,10 @@ extension Tensor {
     /// is dropped from the result. Each batch element is one gemm call on the operands' own buffers: a
     /// transposed view is passed to gemm with a transpose flag, never copied.
     public func matmul(_ other: Tensor) -> Tensor {
-        precondition(rank >= 1 && other.rank >= 1, "matmul: shapes \(shape) and \(other.shape) need at least one dim each")
+        require(rank >= 1 && other.rank >= 1, "matmul: shapes \(shape) and \(other.shape) need at least one dim each")
         if rank == 1 { return unsqueezed(0).matmul(other).squeezed(-2) }
         if other.rank == 1 { return matmul(other.unsqueezed(1)).squeezed(-1) }
-        precondition(shape[rank - 1] == other.shape[other.rank - 2],
+        require(shape[rank - 1] == other.shape[other.rank - 2],
                      "matmul: shapes \(shape) and \(other.shape) do not match (\(shape[rank - 1]) ≠ \(other.shape[other.rank - 2]))")
         let (a, b) = (detached(), other.detached())
         return Tensor.differentiable("matmul", inputs: [self, other], output: Tensor.gemm(a, b)) { g in
@@ -20,7 +20,7 @@ extension Tensor {
 
     /// The forward product, off the tape.
     static func gemm(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.dtype == b.dtype, "matmul: dtypes \(a.dtype) and \(b.dtype) differ (shapes \(a.shape) and \(b.shape))")
+        require(a.dtype == b.dtype, "matmul: dtypes \(a.dtype) and \(b.dtype) differ (shapes \(a.shape) and \(b.shape))")
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
         let batchShape = Shape.broadcast(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul")
         let out = Tensor(uninitialized: batchShape + [m, n], dtype: a.dtype)

@@ -16,11 +16,11 @@ extension Tensor {
     public static func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
                                  eps: Double = 1e-5) -> Tensor {
         let k = normalizedShape.count
-        precondition(input.rank >= k && Array(input.shape.suffix(k)) == normalizedShape,
+        require(input.rank >= k && Array(input.shape.suffix(k)) == normalizedShape,
                      "layerNorm: input \(input.shape) does not end in normalized shape \(normalizedShape)")
-        precondition(weight == nil || weight!.shape == normalizedShape,
+        require(weight == nil || weight!.shape == normalizedShape,
                      "layerNorm: weight \(weight!.shape) differs from normalized shape \(normalizedShape)")
-        precondition(bias == nil || bias!.shape == normalizedShape,
+        require(bias == nil || bias!.shape == normalizedShape,
                      "layerNorm: bias \(bias!.shape) differs from normalized shape \(normalizedShape)")
         let rows = input.shape.dropLast(k).reduce(1, *)
         return groupNormalized(input, n: rows, c: Shape.count(normalizedShape), s: 1, groups: 1,
@@ -34,11 +34,11 @@ extension Tensor {
     /// (with per-channel affine), `groups = C` is instance norm.
     public static func groupNorm(_ input: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil,
                                  eps: Double = 1e-5) -> Tensor {
-        precondition(input.rank >= 2, "groupNorm: input \(input.shape) must be [N, C, *]")
+        require(input.rank >= 2, "groupNorm: input \(input.shape) must be [N, C, *]")
         let (n, c) = (input.shape[0], input.shape[1])
-        precondition(groups > 0 && c % groups == 0, "groupNorm: \(c) channels of input \(input.shape) do not split into \(groups) groups")
-        precondition(weight == nil || weight!.shape == [c], "groupNorm: weight \(weight!.shape) must be [\(c)] for input \(input.shape)")
-        precondition(bias == nil || bias!.shape == [c], "groupNorm: bias \(bias!.shape) must be [\(c)] for input \(input.shape)")
+        require(groups > 0 && c % groups == 0, "groupNorm: \(c) channels of input \(input.shape) do not split into \(groups) groups")
+        require(weight == nil || weight!.shape == [c], "groupNorm: weight \(weight!.shape) must be [\(c)] for input \(input.shape)")
+        require(bias == nil || bias!.shape == [c], "groupNorm: bias \(bias!.shape) must be [\(c)] for input \(input.shape)")
         return groupNormalized(input, n: n, c: c, s: input.shape.dropFirst(2).reduce(1, *), groups: groups,
                                weight: weight, bias: bias, eps: eps, op: "groupNorm")
     }
@@ -53,15 +53,15 @@ extension Tensor {
     public static func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVar: Tensor?,
                                  weight: Tensor? = nil, bias: Tensor? = nil, training: Bool,
                                  momentum: Double = 0.1, eps: Double = 1e-5) -> Tensor {
-        precondition(input.rank >= 2, "batchNorm: input \(input.shape) must be [N, C, *]")
+        require(input.rank >= 2, "batchNorm: input \(input.shape) must be [N, C, *]")
         let (n, c, s) = (input.shape[0], input.shape[1], input.shape.dropFirst(2).reduce(1, *))
         for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
-            precondition(t == nil || t!.shape == [c], "batchNorm: \(name) \(t!.shape) must be [\(c)] for input \(input.shape)")
+            require(t == nil || t!.shape == [c], "batchNorm: \(name) \(t!.shape) must be [\(c)] for input \(input.shape)")
         }
-        precondition(training || (runningMean != nil && runningVar != nil),
+        require(training || (runningMean != nil && runningVar != nil),
                      "batchNorm: evaluation mode needs runningMean and runningVar for input \(input.shape)")
         let count = n * s
-        precondition(!training || count != 1,
+        require(!training || count != 1,
                      "batchNorm: expected more than 1 value per channel when training, got input \(input.shape)")
         let dtype = input.dtype
         let x = input.detached().contiguousData()                            // [N, C, S]
@@ -113,7 +113,7 @@ extension Tensor {
 
     /// A parameter's values as a contiguous tensor of `dtype`, off the tape.
     private static func checkedValues(_ t: Tensor, _ dtype: DType, _ op: String) -> Tensor {
-        precondition(t.dtype == dtype, "\(op): parameter dtype \(t.dtype) differs from input dtype \(dtype)")
+        require(t.dtype == dtype, "\(op): parameter dtype \(t.dtype) differs from input dtype \(dtype)")
         return t.detached().contiguousData()
     }
 

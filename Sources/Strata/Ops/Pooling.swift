@@ -25,16 +25,16 @@ extension Tensor {
 
     /// Checks the arguments of a windowed pooling and returns its output size (floor mode).
     private func windowedOutputSize(_ op: String, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) -> (Int, Int) {
-        precondition(rank == 3 || rank == 4, "\(op): input \(shape) must be [N, C, H, W] or [C, H, W]")
-        precondition(dtype.isFloatingPoint, "\(op): input \(shape) has non-floating-point dtype \(dtype)")
-        precondition(kernel.0 >= 1 && kernel.1 >= 1 && stride.0 >= 1 && stride.1 >= 1,
+        require(rank == 3 || rank == 4, "\(op): input \(shape) must be [N, C, H, W] or [C, H, W]")
+        require(dtype.isFloatingPoint, "\(op): input \(shape) has non-floating-point dtype \(dtype)")
+        require(kernel.0 >= 1 && kernel.1 >= 1 && stride.0 >= 1 && stride.1 >= 1,
                      "\(op): kernel \(kernel) and stride \(stride) must be positive (input \(shape))")
-        precondition(padding.0 >= 0 && padding.1 >= 0 && padding.0 <= kernel.0 / 2 && padding.1 <= kernel.1 / 2,
+        require(padding.0 >= 0 && padding.1 >= 0 && padding.0 <= kernel.0 / 2 && padding.1 <= kernel.1 / 2,
                      "\(op): padding \(padding) must be non-negative and at most half the kernel \(kernel) (input \(shape))")
         let (h, w) = (shape[rank - 2], shape[rank - 1])
         let ho = (h + 2 * padding.0 - kernel.0) / stride.0 + 1
         let wo = (w + 2 * padding.1 - kernel.1) / stride.1 + 1
-        precondition(h + 2 * padding.0 >= kernel.0 && w + 2 * padding.1 >= kernel.1,
+        require(h + 2 * padding.0 >= kernel.0 && w + 2 * padding.1 >= kernel.1,
                      "\(op): input \(shape) padded by \(padding) is smaller than the kernel \(kernel)")
         return (ho, wo)
     }
@@ -166,11 +166,11 @@ extension Tensor {
     /// `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]`; `outputSize: (1, 1)` is global average pooling.
     /// Backward spreads each output's gradient evenly over its bin.
     public func adaptiveAvgPool2d(outputSize: (Int, Int)) -> Tensor {
-        precondition(rank == 3 || rank == 4, "adaptiveAvgPool2d: input \(shape) must be [N, C, H, W] or [C, H, W]")
-        precondition(dtype.isFloatingPoint, "adaptiveAvgPool2d: input \(shape) has non-floating-point dtype \(dtype)")
+        require(rank == 3 || rank == 4, "adaptiveAvgPool2d: input \(shape) must be [N, C, H, W] or [C, H, W]")
+        require(dtype.isFloatingPoint, "adaptiveAvgPool2d: input \(shape) has non-floating-point dtype \(dtype)")
         let (ho, wo) = outputSize
         let (h, w) = (shape[rank - 2], shape[rank - 1])
-        precondition(ho >= 1 && wo >= 1 && h >= 1 && w >= 1,
+        require(ho >= 1 && wo >= 1 && h >= 1 && w >= 1,
                      "adaptiveAvgPool2d: output size \(outputSize) and the input's spatial size \(shape) must be positive")
         let (x, geo) = poolPlanes(outHeight: ho, outWidth: wo)
         func bin(_ i: Int, _ out: Int, _ size: Int) -> Range<Int> {

@@ -31,16 +31,16 @@ extension Tensor {
     public static func recurrentLayer(_ cell: RecurrentCell, input: Tensor, h0: Tensor, c0: Tensor?,
                                       weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?,
                                       reverse: Bool = false) -> (outputs: Tensor, hidden: Tensor, cell: Tensor?) {
-        precondition(input.rank == 3, "\(cell.rawValue): input must be [T, B, I], got \(input.shape)")
+        require(input.rank == 3, "\(cell.rawValue): input must be [T, B, I], got \(input.shape)")
         let (steps, batch, features) = (input.shape[0], input.shape[1], input.shape[2])
         let hiddenSize = weightHH.shape[1]
         let g = cell.gateCount * hiddenSize
-        precondition(weightIH.shape == [g, features] && weightHH.shape == [g, hiddenSize],
+        require(weightIH.shape == [g, features] && weightHH.shape == [g, hiddenSize],
                      "\(cell.rawValue): weights \(weightIH.shape) and \(weightHH.shape) do not fit input \(input.shape) with hidden size \(hiddenSize)")
-        precondition(h0.shape == [batch, hiddenSize], "\(cell.rawValue): h0 \(h0.shape) must be [\(batch), \(hiddenSize)]")
-        precondition((cell == .lstm) == (c0 != nil) && (c0 == nil || c0!.shape == [batch, hiddenSize]),
+        require(h0.shape == [batch, hiddenSize], "\(cell.rawValue): h0 \(h0.shape) must be [\(batch), \(hiddenSize)]")
+        require((cell == .lstm) == (c0 != nil) && (c0 == nil || c0!.shape == [batch, hiddenSize]),
                      "\(cell.rawValue): c0 \(c0?.shape ?? []) must be [\(batch), \(hiddenSize)] for LSTM and absent otherwise")
-        precondition(steps > 0, "\(cell.rawValue): the sequence must have at least one step, got input \(input.shape)")
+        require(steps > 0, "\(cell.rawValue): the sequence must have at least one step, got input \(input.shape)")
 
         let x = input.detached().contiguousData()
         let wih = weightIH.detached().contiguousData(), whh = weightHH.detached().contiguousData()

@@ -179,7 +179,7 @@ extension Tensor {
     /// Values and indices selected by `R` along `dim`, off the tape; both keep `dim` as size 1.
     private func argReduce<R: ArgReduceFunction>(_: R.Type, dim d: Int, op: String) -> (values: Tensor, indices: Tensor) {
         let (outer, length, inner) = middleSizes(d)
-        precondition(length > 0, "\(op): cannot reduce over dim \(d) of size 0 in shape \(shape)")
+        require(length > 0, "\(op): cannot reduce over dim \(d) of size 0 in shape \(shape)")
         var kept = shape
         if rank > 0 { kept[d] = 1 }
         let source = contiguousData()
@@ -211,7 +211,7 @@ extension Tensor {
 
     /// `max()`/`min()` over every element: a selection along the one dim of the flattened tensor.
     private func selectionOfAll<R: ArgReduceFunction>(_ r: R.Type, op: String) -> Tensor {
-        precondition(count > 0, "\(op): cannot reduce an empty tensor of shape \(shape)")
+        require(count > 0, "\(op): cannot reduce an empty tensor of shape \(shape)")
         let dense = contiguousData()
         let flat = Tensor(storage: dense.storage, shape: [count], strides: [1], offset: dense.offset, dtype: dtype)
         let (value, index) = flat.argReduce(r, dim: 0, op: op)                      // [1], [1]
@@ -224,7 +224,7 @@ extension Tensor {
     /// `argmax`/`argmin`: the indices of a selection, which carry no gradient.
     private func argSelection<R: ArgReduceFunction>(_ r: R.Type, dim: Int?, keepDims: Bool, op: String) -> Tensor {
         guard let dim else {
-            precondition(count > 0, "\(op): cannot reduce an empty tensor of shape \(shape)")
+            require(count > 0, "\(op): cannot reduce an empty tensor of shape \(shape)")
             let dense = contiguousData()
             let flat = Tensor(storage: dense.storage, shape: [count], strides: [1], offset: dense.offset, dtype: dtype)
             let index = flat.argReduce(r, dim: 0, op: op).indices

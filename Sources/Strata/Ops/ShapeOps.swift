@@ -12,16 +12,16 @@ extension Tensor {
     /// shape outside `dim`. Pieces may be empty along `dim`. The result is a new contiguous tensor.
     /// The gradient of piece `i` is the slice of the output gradient it was copied to.
     public static func cat(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "cat: needs at least one tensor")
+        require(!tensors.isEmpty, "cat: needs at least one tensor")
         let first = tensors[0]
-        precondition(first.rank > 0, "cat: zero-dimensional tensors cannot be concatenated (use stack)")
+        require(first.rank > 0, "cat: zero-dimensional tensors cannot be concatenated (use stack)")
         let d = first.axis(dim, op: "cat")
         var outShape = first.shape
         outShape[d] = 0
         for t in tensors {
-            precondition(t.dtype == first.dtype,
+            require(t.dtype == first.dtype,
                          "cat: dtypes \(first.dtype) and \(t.dtype) differ (shapes \(first.shape) and \(t.shape))")
-            precondition(t.rank == first.rank && t.shape.indices.allSatisfy { $0 == d || t.shape[$0] == first.shape[$0] },
+            require(t.rank == first.rank && t.shape.indices.allSatisfy { $0 == d || t.shape[$0] == first.shape[$0] },
                          "cat: shapes \(first.shape) and \(t.shape) differ outside dim \(dim)")
             outShape[d] += t.shape[d]
         }
@@ -43,10 +43,10 @@ extension Tensor {
     ///
     /// `n × [A, B] → [n, A, B]` for `dim = 0`; built as `cat` of unsqueezed pieces, so gradients come for free.
     public static func stack(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "stack: needs at least one tensor")
+        require(!tensors.isEmpty, "stack: needs at least one tensor")
         let shape = tensors[0].shape
         for t in tensors {
-            precondition(t.shape == shape, "stack: shapes \(shape) and \(t.shape) differ")
+            require(t.shape == shape, "stack: shapes \(shape) and \(t.shape) differ")
         }
         let d = tensors[0].axis(dim, op: "stack", rank: shape.count + 1)
         return cat(tensors.map { $0.unsqueezed(d) }, dim: d)
@@ -58,9 +58,9 @@ extension Tensor {
     ///
     /// `[…, Σsᵢ, …] → [[…, s₀, …], […, s₁, …], …]`; each piece is a slice view sharing this tensor's storage.
     public func split(sizes: [Int], dim: Int = 0) -> [Tensor] {
-        precondition(rank > 0, "split: cannot split a zero-dimensional tensor")
+        require(rank > 0, "split: cannot split a zero-dimensional tensor")
         let d = axis(dim, op: "split")
-        precondition(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[d],
+        require(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[d],
                      "split: sizes \(sizes) do not add up to \(shape[d]), the size of dim \(dim) of shape \(shape)")
         var start = 0
         return sizes.map { n in
@@ -73,10 +73,10 @@ extension Tensor {
     ///
     /// `[…, n, …] → ⌈n / size⌉` slice views; an empty dimension gives one empty piece.
     public func split(size: Int, dim: Int = 0) -> [Tensor] {
-        precondition(rank > 0, "split: cannot split a zero-dimensional tensor")
+        require(rank > 0, "split: cannot split a zero-dimensional tensor")
         let d = axis(dim, op: "split")
         let n = shape[d]
-        precondition(size > 0 || n == 0, "split: size \(size) must be positive (dim \(dim) of shape \(shape))")
+        require(size > 0 || n == 0, "split: size \(size) must be positive (dim \(dim) of shape \(shape))")
         if n == 0 { return [slice(d, 0..<0)] }
         let pieces = (n + size - 1) / size
         return split(sizes: (0..<pieces).map { Swift.min(size, n - $0 * size) }, dim: d)
@@ -87,8 +87,8 @@ extension Tensor {
     /// The last piece may be smaller and there may be fewer than `count` pieces (`5` into `4` gives `2, 2, 1`);
     /// an empty dimension gives `count` empty pieces. Each piece is a slice view.
     public func chunk(_ count: Int, dim: Int = 0) -> [Tensor] {
-        precondition(count > 0, "chunk: count \(count) must be positive (shape \(shape))")
-        precondition(rank > 0, "chunk: cannot chunk a zero-dimensional tensor")
+        require(count > 0, "chunk: count \(count) must be positive (shape \(shape))")
+        require(rank > 0, "chunk: cannot chunk a zero-dimensional tensor")
         let d = axis(dim, op: "chunk")
         let n = shape[d]
         if n == 0 { return split(sizes: [Int](repeating: 0, count: count), dim: d) }
@@ -106,11 +106,11 @@ extension Tensor {
     ///   - padding: `(before, after)` pairs from the first dimension on; dimensions past the list are not padded.
     ///   - value: the fill value of the new elements.
     public func padded(_ padding: [(before: Int, after: Int)], value: Double = 0) -> Tensor {
-        precondition(padding.count <= rank,
+        require(padding.count <= rank,
                      "pad: \(padding.count) (before, after) pairs for a tensor of shape \(shape); at most one per dim")
         let padding = padding + [(before: Int, after: Int)](repeating: (0, 0), count: rank - padding.count)
         let outShape = zip(shape, padding).map { $0 + $1.before + $1.after }
-        precondition(outShape.allSatisfy { $0 >= 0 }, "pad: padding \(padding) of shape \(shape) gives a negative size \(outShape)")
+        require(outShape.allSatisfy { $0 >= 0 }, "pad: padding \(padding) of shape \(shape) gives a negative size \(outShape)")
         let out = Tensor.full(outShape, value, dtype: dtype)
         // Input elements [max(0, −before), n − max(0, −after)) land at output position max(0, before).
         var lengths: [Int] = [], sourceOffset = offset, targetOffset = 0
@@ -134,7 +134,7 @@ extension Tensor {
     ///
     /// `x.padded(last: [1, 2])` on `[A, B]` gives `[A, 1 + B + 2]`; dimensions not listed are not padded.
     public func padded(last pads: [Int], value: Double = 0) -> Tensor {
-        precondition(pads.count % 2 == 0 && pads.count / 2 <= rank,
+        require(pads.count % 2 == 0 && pads.count / 2 <= rank,
                      "pad: \(pads.count) amounts for a tensor of shape \(shape); need an even number, at most \(2 * rank)")
         var padding = [(before: Int, after: Int)](repeating: (0, 0), count: rank)
         for k in 0..<(pads.count / 2) {

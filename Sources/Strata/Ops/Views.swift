@@ -17,7 +17,7 @@ extension Tensor {
     public func flattened(from start: Int = 0, to end: Int = -1) -> Tensor {
         guard rank > 0 else { return reshaped([1]) }
         let s = axis(start, op: "flatten"), e = axis(end, op: "flatten")
-        precondition(s <= e, "flatten: start dim \(start) is after end dim \(end) for shape \(shape)")
+        require(s <= e, "flatten: start dim \(start) is after end dim \(end) for shape \(shape)")
         let merged = shape[s...e].reduce(1, *)
         return reshaped(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
     }
@@ -25,7 +25,7 @@ extension Tensor {
     /// Reorders dimensions: result dimension `i` is this tensor's dimension `order[i]`.
     public func permuted(_ order: [Int]) -> Tensor {
         let order = order.map { axis($0, op: "permute") }
-        precondition(order.count == rank && Set(order).count == rank,
+        require(order.count == rank && Set(order).count == rank,
                      "permute: \(order) is not a permutation of the \(rank) dims of shape \(shape)")
         let view = Tensor(storage: storage, shape: order.map { shape[$0] }, strides: order.map { strides[$0] },
                           offset: offset, dtype: dtype)
@@ -65,7 +65,7 @@ extension Tensor {
 
     /// A view that repeats size-1 dimensions to `newShape` without copying (stride 0), as `torch.expand`.
     public func expanded(to newShape: [Int]) -> Tensor {
-        precondition(Shape.broadcast(shape, newShape, op: "expand") == newShape,
+        require(Shape.broadcast(shape, newShape, op: "expand") == newShape,
                      "expand: shape \(shape) cannot be expanded to \(newShape)")
         if newShape == shape { return self }
         let view = Tensor(storage: storage, shape: newShape,
@@ -78,7 +78,7 @@ extension Tensor {
     /// Elements `range` along `dim`, as a view (`x[:, 2:5]` in PyTorch).
     public func slice(_ dim: Int, _ range: Range<Int>, step: Int = 1) -> Tensor {
         let d = axis(dim, op: "slice")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[d] && step >= 1,
+        require(range.lowerBound >= 0 && range.upperBound <= shape[d] && step >= 1,
                      "slice: range \(range) step \(step) out of bounds for dim \(dim) of shape \(shape)")
         var newShape = shape, newStrides = strides
         newShape[d] = (range.count + step - 1) / step
@@ -95,7 +95,7 @@ extension Tensor {
     public func select(_ dim: Int, _ index: Int) -> Tensor {
         let d = axis(dim, op: "select")
         let i = index < 0 ? index + shape[d] : index
-        precondition(i >= 0 && i < shape[d], "select: index \(index) out of range for dim \(dim) of shape \(shape)")
+        require(i >= 0 && i < shape[d], "select: index \(index) out of range for dim \(dim) of shape \(shape)")
         return slice(d, i..<(i + 1)).squeezed(d)
     }
 
@@ -125,8 +125,8 @@ extension Tensor {
 
     /// Copies `source` (broadcast to this shape, same dtype) into this tensor's elements, in place. Off the tape.
     func assign(_ source: Tensor) {
-        precondition(source.dtype == dtype, "assign: dtype \(source.dtype) into \(dtype)")
-        precondition(Shape.broadcast(source.shape, shape, op: "copy") == shape,
+        require(source.dtype == dtype, "assign: dtype \(source.dtype) into \(dtype)")
+        require(Shape.broadcast(source.shape, shape, op: "copy") == shape,
                      "copy: source shape \(source.shape) does not broadcast to destination shape \(shape)")
         let strided = Tensor(storage: source.storage, shape: shape,
                              strides: Shape.broadcastStrides(shape: source.shape, strides: source.strides, to: shape),
@@ -158,14 +158,14 @@ extension Shape {
     /// Fills in a `-1` dimension and checks the element count, naming the op and both shapes.
     static func resolve(_ shape: [Int], count: Int, op: String, from original: [Int]) -> [Int] {
         let unknown = shape.indices.filter { shape[$0] == -1 }
-        precondition(unknown.count <= 1 && shape.allSatisfy { $0 >= -1 }, "\(op): invalid shape \(shape)")
+        require(unknown.count <= 1 && shape.allSatisfy { $0 >= -1 }, "\(op): invalid shape \(shape)")
         var resolved = shape
         if let u = unknown.first {
             let known = shape.filter { $0 != -1 }.reduce(1, *)
-            precondition(known > 0 && count % known == 0, "\(op): cannot view shape \(original) as \(shape)")
+            require(known > 0 && count % known == 0, "\(op): cannot view shape \(original) as \(shape)")
             resolved[u] = count / known
         }
-        precondition(Shape.count(resolved) == count, "\(op): cannot view shape \(original) (\(count) elements) as \(shape)")
+        require(Shape.count(resolved) == count, "\(op): cannot view shape \(original) (\(count) elements) as \(shape)")
         return resolved
     }
 }

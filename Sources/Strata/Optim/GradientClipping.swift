@@ -18,7 +18,7 @@ public enum GradientClipping {
 
     /// Clamps every gradient element into `[-limit, limit]`.
     public static func clipByValue(_ parameters: [Tensor], limit: Double) {
-        precondition(limit >= 0, "clipByValue: limit must be non-negative, got \(limit)")
+        require(limit >= 0, "clipByValue: limit must be non-negative, got \(limit)")
         withNoGrad {
             for p in parameters { p.grad = p.grad?.clamp(min: -limit, max: limit) }
         }

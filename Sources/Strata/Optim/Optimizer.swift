@@ -32,7 +32,7 @@ public class Optimizer {
     init(groups: [ParameterGroup]) {
         for group in groups {
             for p in group.parameters {
-                precondition(p.isContiguous && p.dtype.isFloatingPoint,
+                require(p.isContiguous && p.dtype.isFloatingPoint,
                              "optimizer: parameters must be contiguous floating-point tensors, got \(p.dtype) \(p.shape)")
             }
         }
@@ -50,7 +50,7 @@ public class Optimizer {
         for group in groups {
             for parameter in group.parameters {
                 guard let grad = parameter.grad else { continue }
-                precondition(grad.shape == parameter.shape,
+                require(grad.shape == parameter.shape,
                              "optimizer: gradient \(grad.shape) does not match parameter \(parameter.shape)")
                 let state = states[ObjectIdentifier(parameter), default: ParameterState()]
                 states[ObjectIdentifier(parameter)] = state

@@ -17,7 +17,7 @@ public final class SGD: Optimizer {
     }
 
     public init(groups: [ParameterGroup], momentum: Double = 0, dampening: Double = 0, nesterov: Bool = false) {
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires momentum > 0 and zero dampening")
+        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires momentum > 0 and zero dampening")
         (self.momentum, self.dampening, self.nesterov) = (momentum, dampening, nesterov)
         super.init(groups: groups)
     }

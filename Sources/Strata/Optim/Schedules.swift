@@ -40,7 +40,7 @@ public class LearningRateSchedule {
 public final class StepSchedule: LearningRateSchedule {
     let stepSize: Int, gamma: Double
     public init(_ optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1) {
-        precondition(stepSize > 0, "StepSchedule: step size must be positive, got \(stepSize)")
+        require(stepSize > 0, "StepSchedule: step size must be positive, got \(stepSize)")
         (self.stepSize, self.gamma) = (stepSize, gamma)
         super.init(optimizer)
     }
@@ -72,7 +72,7 @@ public final class ExponentialSchedule: LearningRateSchedule {
 public final class CosineSchedule: LearningRateSchedule {
     let period: Int, minimumRate: Double
     public init(_ optimizer: Optimizer, period: Int, minimumRate: Double = 0) {
-        precondition(period > 0, "CosineSchedule: period must be positive, got \(period)")
+        require(period > 0, "CosineSchedule: period must be positive, got \(period)")
         (self.period, self.minimumRate) = (period, minimumRate)
         super.init(optimizer)
     }
@@ -88,7 +88,7 @@ public final class CosineSchedule: LearningRateSchedule {
 public final class LinearWarmupSchedule: LearningRateSchedule {
     let warmupSteps: Int, startFactor: Double
     public init(_ optimizer: Optimizer, warmupSteps: Int, startFactor: Double = 1.0 / 3) {
-        precondition(warmupSteps > 0, "LinearWarmupSchedule: warm-up steps must be positive, got \(warmupSteps)")
+        require(warmupSteps > 0, "LinearWarmupSchedule: warm-up steps must be positive, got \(warmupSteps)")
         (self.warmupSteps, self.startFactor) = (warmupSteps, startFactor)
         super.init(optimizer)
         apply()
@@ -105,7 +105,7 @@ public final class OneCycleSchedule: LearningRateSchedule {
     let maxRate: Double, totalSteps: Int, pctStart: Double, divFactor: Double, finalDivFactor: Double
     public init(_ optimizer: Optimizer, maxRate: Double, totalSteps: Int, pctStart: Double = 0.3,
                 divFactor: Double = 25, finalDivFactor: Double = 1e4) {
-        precondition(totalSteps > 1, "OneCycleSchedule: total steps must be more than 1, got \(totalSteps)")
+        require(totalSteps > 1, "OneCycleSchedule: total steps must be more than 1, got \(totalSteps)")
         (self.maxRate, self.totalSteps, self.pctStart, self.divFactor, self.finalDivFactor) =
             (maxRate, totalSteps, pctStart, divFactor, finalDivFactor)
         super.init(optimizer)
@@ -131,7 +131,7 @@ public final class ReduceOnPlateauSchedule {
     public private(set) var badEpochs = 0
 
     public init(_ optimizer: Optimizer, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4, minimumRate: Double = 0) {
-        precondition(factor < 1, "ReduceOnPlateauSchedule: factor must be below 1, got \(factor)")
+        require(factor < 1, "ReduceOnPlateauSchedule: factor must be below 1, got \(factor)")
         (self.optimizer, self.factor, self.patience, self.threshold, self.minimumRate) = (optimizer, factor, patience, threshold, minimumRate)
     }
 

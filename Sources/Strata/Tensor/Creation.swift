@@ -7,7 +7,7 @@ extension Double: FloatElement {}
 
 /// Stops with a message naming the op and the dtype it cannot handle.
 func unsupported(_ op: String, _ dtype: DType) -> Never {
-    preconditionFailure("\(op): unsupported dtype \(dtype)")
+    fatalError("\(op): unsupported dtype \(dtype)")
 }
 
 extension Tensor {
@@ -16,7 +16,7 @@ extension Tensor {
     /// A tensor from scalars laid out in row-major order; `shape` defaults to `[scalars.count]`.
     public convenience init<T: TensorScalar>(_ scalars: [T], shape: [Int]? = nil) {
         let shape = shape ?? [scalars.count]
-        precondition(Shape.count(shape) == scalars.count,
+        require(Shape.count(shape) == scalars.count,
                      "Tensor: \(scalars.count) scalars do not fill shape \(shape)")
         self.init(uninitialized: shape, dtype: T.dtype)
         scalars.withUnsafeBufferPointer { source in
@@ -50,7 +50,7 @@ extension Tensor {
 
     /// `[start, start + step, …]` up to but excluding `end`, as `torch.arange`.
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64) -> Tensor {
-        precondition(step != 0, "arange: step must not be zero")
+        require(step != 0, "arange: step must not be zero")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         let t = Tensor(uninitialized: [n], dtype: dtype)
         func run<T: TensorScalar>(_: T.Type) {
@@ -92,7 +92,7 @@ extension Tensor {
 
     /// Integers drawn uniformly from `low..<high` (int64), from the global generator.
     public static func randint(_ low: Int, _ high: Int, shape: [Int]) -> Tensor {
-        precondition(high > low, "randint: empty range \(low)..<\(high)")
+        require(high > low, "randint: empty range \(low)..<\(high)")
         let t = Tensor(uninitialized: shape, dtype: .int64)
         let p = t.pointer(Int64.self)
         Strata.withGlobalGenerator { g in
@@ -103,7 +103,7 @@ extension Tensor {
 
     /// Writes `value` into every element of this contiguous tensor.
     func fill(_ value: Double) {
-        precondition(isContiguous, "fill: tensor of shape \(shape) is not contiguous")
+        require(isContiguous, "fill: tensor of shape \(shape) is not contiguous")
         func run<T: TensorScalar>(_: T.Type) {
             pointer(T.self).update(repeating: T(fromDouble: value), count: count)
         }
@@ -145,14 +145,14 @@ extension Tensor {
 
     /// The elements in row-major order as `T`, which must be this tensor's element type.
     public func scalars<T: TensorScalar>(as type: T.Type = T.self) -> [T] {
-        precondition(T.dtype == dtype, "scalars: asked for \(T.dtype) from a \(dtype) tensor")
+        require(T.dtype == dtype, "scalars: asked for \(T.dtype) from a \(dtype) tensor")
         let c = contiguousData()
         return Array(UnsafeBufferPointer(start: c.pointer(T.self), count: c.count))
     }
 
     /// The single element of a one-element tensor.
     public func item() -> Double {
-        precondition(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
+        require(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
         return toDoubles()[0]
     }
 

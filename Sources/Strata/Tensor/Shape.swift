@@ -30,7 +30,7 @@ enum Shape {
         for i in 0..<rank {
             let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
-            precondition(x == y || x == 1 || y == 1, "\(op): shapes \(a) and \(b) are not broadcastable")
+            require(x == y || x == 1 || y == 1, "\(op): shapes \(a) and \(b) are not broadcastable")
             out[i] = x == 1 ? y : x
         }
         return out

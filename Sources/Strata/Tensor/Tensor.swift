@@ -26,8 +26,8 @@ public final class Tensor: @unchecked Sendable {
     /// Whether gradients flow to this tensor. Only leaves (tensors no op produced) may be marked.
     public var requiresGrad: Bool {
         didSet {
-            precondition(gradFn == nil, "requiresGrad: can only be set on a leaf tensor (this one came from \(gradFn!.op))")
-            precondition(!requiresGrad || dtype.isFloatingPoint, "requiresGrad: only floating-point tensors have gradients, got \(dtype)")
+            require(gradFn == nil, "requiresGrad: can only be set on a leaf tensor (this one came from \(gradFn!.op))")
+            require(!requiresGrad || dtype.isFloatingPoint, "requiresGrad: only floating-point tensors have gradients, got \(dtype)")
         }
     }
 
@@ -46,7 +46,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// A new contiguous tensor whose elements are not initialised. Every caller writes all of them.
     init(uninitialized shape: [Int], dtype: DType) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
         let count = Shape.count(shape)
         self.storage = TensorStorage(byteCount: count * dtype.size)
         self.shape = shape
@@ -76,7 +76,7 @@ public final class Tensor: @unchecked Sendable {
     func axis(_ dim: Int, op: String, rank: Int? = nil) -> Int {
         let r = rank ?? self.rank
         let d = dim < 0 ? dim + r : dim
-        precondition(d >= 0 && d < Swift.max(r, 1), "\(op): dim \(dim) out of range for a tensor of shape \(shape)")
+        require(d >= 0 && d < Swift.max(r, 1), "\(op): dim \(dim) out of range for a tensor of shape \(shape)")
         return d
     }
 }
