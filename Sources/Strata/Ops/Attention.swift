@@ -24,6 +24,26 @@ extension Tensor {
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
                                                  isCausal: Bool = false, dropout: Double = 0,
                                                  scale: Double? = nil) -> Tensor {
+        attention(query: query, key: key, value: value, mask: mask, isCausal: isCausal, dropout: dropout, scale: scale) {
+            shape, dtype in Strata.withGlobalGenerator { attentionDropoutMask(shape: shape, dtype: dtype, p: dropout, generator: &$0) }
+        }
+    }
+
+    /// `scaledDotProductAttention` with the dropout mask drawn from `generator` instead of the global one.
+    public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
+                                                 isCausal: Bool = false, dropout: Double, scale: Double? = nil,
+                                                 generator: inout RandomGenerator) -> Tensor {
+        withoutActuallyEscaping({ (shape: [Int], dtype: DType) -> Tensor in
+            attentionDropoutMask(shape: shape, dtype: dtype, p: dropout, generator: &generator)
+        }) { draw in
+            attention(query: query, key: key, value: value, mask: mask, isCausal: isCausal, dropout: dropout,
+                      scale: scale, drawMask: draw)
+        }
+    }
+
+    /// The shared forward and pullback; `drawMask(shape, dtype)` makes the dropout mask when `dropout > 0`.
+    private static func attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor?, isCausal: Bool,
+                                  dropout: Double, scale: Double?, drawMask: ([Int], DType) -> Tensor) -> Tensor {
         let op = "scaledDotProductAttention"
         precondition(query.rank >= 2 && key.rank >= 2 && value.rank >= 2,
                      "\(op): query \(query.shape), key \(key.shape), value \(value.shape) need at least 2 dims each")
@@ -54,7 +74,7 @@ extension Tensor {
         let probabilities = Tensor.gemm(q.expanded(to: batchShape + [l, e]), k.expanded(to: batchShape + [s, e]).transposed())
         maskedSoftmaxRows(probabilities, batchShape: batchShape, l: l, s: s, scale: scaleFactor, mask: maskView,
                           causal: isCausal, op: op)
-        let keepMask = dropout > 0 ? attentionDropoutMask(shape: probabilities.shape, dtype: dtype, p: dropout) : nil
+        let keepMask = dropout > 0 ? drawMask(probabilities.shape, dtype) : nil
         let weights = keepMask.map { probabilities * $0 } ?? probabilities           // [B…, L, S]
         // [B…, L, S] · [B…, S, Ev] → [B…, L, Ev]
         let out = Tensor.gemm(weights, v.expanded(to: batchShape + [s, ev]))
@@ -165,15 +185,14 @@ extension Tensor {
     }
 
     /// `0` with probability `p`, `1/(1 − p)` otherwise, from the global generator, in one serial pass.
-    private static func attentionDropoutMask(shape: [Int], dtype: DType, p: Double) -> Tensor {
+    private static func attentionDropoutMask(shape: [Int], dtype: DType, p: Double,
+                                             generator: inout RandomGenerator) -> Tensor {
         let mask = Tensor(uninitialized: shape, dtype: dtype)
         let n = mask.count
         func run<T: FloatElement>(_: T.Type) {
             let mp = mask.pointer(T.self)
             let survivor: T = p < 1 ? T(fromDouble: 1 / (1 - p)) : 0
-            Strata.withGlobalGenerator { generator in
-                for i in 0..<n { mp[i] = generator.nextUnit() < p ? 0 : survivor }
-            }
+            for i in 0..<n { mp[i] = generator.nextUnit() < p ? 0 : survivor }
         }
         switch dtype {
         case .float32: run(Float.self)
