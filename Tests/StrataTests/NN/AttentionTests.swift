@@ -71,7 +71,7 @@ private func randomKeepMask(_ shape: [Int], seed: UInt64) -> Tensor {
         expectGradcheck([q, k, v], "fully masked row") { x in
             Tensor.scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: keep)
         }
-        // Causal with L > S: the first query's... every query sees key 0, so nothing is fully masked there.
+        // The fully masked query row gets exactly zero gradient.
         let qq = q.detached()
         qq.requiresGrad = true
         Tensor.scaledDotProductAttention(query: qq, key: k, value: v, mask: keep).sum().backward()
@@ -145,6 +145,8 @@ private func randomKeepMask(_ shape: [Int], seed: UInt64) -> Tensor {
         let empty = Tensor.scaledDotProductAttention(query: randomInput([2, 0, 3]), key: randomInput([2, 4, 3]),
                                                      value: randomInput([2, 4, 5]))
         #expect(empty.shape == [2, 0, 5])
+        expectGradcheck([randomInput([2, 0, 3]), randomInput([2, 4, 3], seed: 2), randomInput([2, 4, 5], seed: 3)],
+                        "empty query") { x in Tensor.scaledDotProductAttention(query: x[0], key: x[1], value: x[2]) }
         // Zero-size source length: no keys, every row fully masked → zeros.
         let noKeys = Tensor.scaledDotProductAttention(query: randomInput([2, 3]), key: randomInput([0, 3]),
                                                       value: randomInput([0, 4]))
