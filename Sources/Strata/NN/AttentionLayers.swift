@@ -29,7 +29,7 @@ public final class MultiheadAttention: Module, ModeDependent {
     ///   - batchFirst: inputs and outputs are `[B, L, E]` instead of `[L, B, E]`.
     public init(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true, batchFirst: Bool = false,
                 dtype: DType = .float32) {
-        precondition(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
+        require(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
                      "MultiheadAttention: embedDim \(embedDim) must be divisible by numHeads \(numHeads)")
         (self.embedDim, self.numHeads, self.dropout, self.batchFirst) = (embedDim, numHeads, dropout, batchFirst)
         inProjWeight = Init.xavierUniform([3 * embedDim, embedDim], dtype: dtype)
@@ -57,7 +57,7 @@ public final class MultiheadAttention: Module, ModeDependent {
                                averageAttnWeights: Bool = true) -> (output: Tensor, weights: Tensor?) {
         let op = "MultiheadAttention"
         let unbatched = query.rank == 2
-        precondition((query.rank == 3 || unbatched) && key.rank == query.rank && value.rank == query.rank,
+        require((query.rank == 3 || unbatched) && key.rank == query.rank && value.rank == query.rank,
                      "\(op): query \(query.shape), key \(key.shape), value \(value.shape) must all be 3-D (or all 2-D)")
         let batchDim = batchFirst ? 0 : 1
         func sequenceFirst(_ t: Tensor) -> Tensor {       // → [len, B, E]
@@ -66,7 +66,7 @@ public final class MultiheadAttention: Module, ModeDependent {
         let (q0, k0, v0) = (sequenceFirst(query), sequenceFirst(key), sequenceFirst(value))
         let (l, b, s, e, h) = (q0.shape[0], q0.shape[1], k0.shape[0], embedDim, numHeads)
         let d = e / h
-        precondition(q0.shape[2] == e && k0.shape == [s, b, e] && v0.shape == [s, b, e],
+        require(q0.shape[2] == e && k0.shape == [s, b, e] && v0.shape == [s, b, e],
                      "\(op): query \(query.shape), key \(key.shape), value \(value.shape) do not match embedDim \(e) (batch dim \(unbatched ? "none" : "\(batchDim)"))")
 
         // Projections: [len, B, E] · [E, E]ᵀ → [len, B, E]; self-attention projects all three in one gemm.
@@ -86,12 +86,12 @@ public final class MultiheadAttention: Module, ModeDependent {
         // Masks → [B, H, L, S]-broadcastable: attnMask [L, S] or [B, H, L, S]; keyPaddingMask [B, 1, 1, S].
         var masks: [Tensor] = []
         if let attnMask {
-            precondition(attnMask.shape == [l, s] || attnMask.shape == [b * h, l, s],
+            require(attnMask.shape == [l, s] || attnMask.shape == [b * h, l, s],
                          "\(op): attnMask \(attnMask.shape) must be [L, S] = [\(l), \(s)] or [B·H, L, S] = [\(b * h), \(l), \(s)]")
             masks.append(attnMask.rank == 3 ? attnMask.reshaped([b, h, l, s]) : attnMask)
         }
         if let keyPaddingMask {
-            precondition(keyPaddingMask.shape == (unbatched ? [s] : [b, s]),
+            require(keyPaddingMask.shape == (unbatched ? [s] : [b, s]),
                          "\(op): keyPaddingMask \(keyPaddingMask.shape) must be \(unbatched ? "[S] = [\(s)]" : "[B, S] = [\(b), \(s)]")")
             masks.append(keyPaddingMask.reshaped([b, 1, 1, s]))
         }
