@@ -30,7 +30,7 @@ public final class MultiheadAttention: Module, ModeDependent {
     public init(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true, batchFirst: Bool = false,
                 dtype: DType = .float32) {
         require(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
-                     "MultiheadAttention: embedDim \(embedDim) must be divisible by numHeads \(numHeads)")
+                "MultiheadAttention: embedDim \(embedDim) must be divisible by numHeads \(numHeads)")
         (self.embedDim, self.numHeads, self.dropout, self.batchFirst) = (embedDim, numHeads, dropout, batchFirst)
         inProjWeight = Init.xavierUniform([3 * embedDim, embedDim], dtype: dtype)
         inProjWeight.requiresGrad = true
@@ -58,7 +58,7 @@ public final class MultiheadAttention: Module, ModeDependent {
         let op = "MultiheadAttention"
         let unbatched = query.rank == 2
         require((query.rank == 3 || unbatched) && key.rank == query.rank && value.rank == query.rank,
-                     "\(op): query \(query.shape), key \(key.shape), value \(value.shape) must all be 3-D (or all 2-D)")
+                "\(op): query \(query.shape), key \(key.shape), value \(value.shape) must all be 3-D (or all 2-D)")
         let batchDim = batchFirst ? 0 : 1
         func sequenceFirst(_ t: Tensor) -> Tensor {       // → [len, B, E]
             unbatched ? t.unsqueezed(1) : (batchFirst ? t.transposed(0, 1) : t)
@@ -67,7 +67,7 @@ public final class MultiheadAttention: Module, ModeDependent {
         let (l, b, s, e, h) = (q0.shape[0], q0.shape[1], k0.shape[0], embedDim, numHeads)
         let d = e / h
         require(q0.shape[2] == e && k0.shape == [s, b, e] && v0.shape == [s, b, e],
-                     "\(op): query \(query.shape), key \(key.shape), value \(value.shape) do not match embedDim \(e) (batch dim \(unbatched ? "none" : "\(batchDim)"))")
+                "\(op): query \(query.shape), key \(key.shape), value \(value.shape) do not match embedDim \(e) (batch dim \(unbatched ? "none" : "\(batchDim)"))")
 
         // Projections: [len, B, E] · [E, E]ᵀ → [len, B, E]; self-attention projects all three in one gemm.
         let projected: [Tensor]
@@ -87,12 +87,12 @@ public final class MultiheadAttention: Module, ModeDependent {
         var masks: [Tensor] = []
         if let attnMask {
             require(attnMask.shape == [l, s] || attnMask.shape == [b * h, l, s],
-                         "\(op): attnMask \(attnMask.shape) must be [L, S] = [\(l), \(s)] or [B·H, L, S] = [\(b * h), \(l), \(s)]")
+                    "\(op): attnMask \(attnMask.shape) must be [L, S] = [\(l), \(s)] or [B·H, L, S] = [\(b * h), \(l), \(s)]")
             masks.append(attnMask.rank == 3 ? attnMask.reshaped([b, h, l, s]) : attnMask)
         }
         if let keyPaddingMask {
             require(keyPaddingMask.shape == (unbatched ? [s] : [b, s]),
-                         "\(op): keyPaddingMask \(keyPaddingMask.shape) must be \(unbatched ? "[S] = [\(s)]" : "[B, S] = [\(b), \(s)]")")
+                    "\(op): keyPaddingMask \(keyPaddingMask.shape) must be \(unbatched ? "[S] = [\(s)]" : "[B, S] = [\(b), \(s)]")")
             masks.append(keyPaddingMask.reshaped([b, 1, 1, s]))
         }
         let p = isTraining ? dropout : 0
@@ -105,7 +105,7 @@ public final class MultiheadAttention: Module, ModeDependent {
             if isCausal { scores = scores + Tensor.additiveAttentionMask(causalMask(l, s), dtype: scores.dtype) }
             var probabilities = scores.softmax(dim: -1)
             probabilities = probabilities.dropout(p: p, training: p > 0)
-            attended = probabilities.matmul(vh)                                    // [B, H, L, S]·[B, H, S, D]
+            attended = probabilities.matmul(vh)                                    // [B, H, L, S]·[B, H, S, D] → [B, H, L, D]
             weights = averageAttnWeights ? probabilities.mean(dim: 1) : probabilities
             if unbatched { weights = weights!.squeezed(0) }
         } else {

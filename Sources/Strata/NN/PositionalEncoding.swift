@@ -24,7 +24,7 @@ public final class LearnedPositionalEmbedding: Layer {
     /// `[B, T, D]` (or `[T, D]`) → the same shape.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         require(input.rank >= 2 && input.shape[input.rank - 1] == dim && input.shape[input.rank - 2] <= maxLength,
-                     "LearnedPositionalEmbedding: input \(input.shape) must be [B, T, \(dim)] with T ≤ \(maxLength)")
+                "LearnedPositionalEmbedding: input \(input.shape) must be [B, T, \(dim)] with T ≤ \(maxLength)")
         return input + weight.slice(0, 0..<input.shape[input.rank - 2])     // [B, T, D] + [T, D]
     }
 }
@@ -56,7 +56,7 @@ public final class SinusoidalPositionalEncoding: Layer {
     /// `[B, T, D]` (or `[T, D]`) → the same shape.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         require(input.rank >= 2 && input.shape[input.rank - 1] == dim && input.shape[input.rank - 2] <= maxLength,
-                     "SinusoidalPositionalEncoding: input \(input.shape) must be [B, T, \(dim)] with T ≤ \(maxLength)")
+                "SinusoidalPositionalEncoding: input \(input.shape) must be [B, T, \(dim)] with T ≤ \(maxLength)")
         return input + pe.slice(0, 0..<input.shape[input.rank - 2])         // [B, T, D] + [T, D]
     }
 }

@@ -286,7 +286,7 @@ public final class VisionTransformer: Layer {
     public init(imageSize: Int, patchSize: Int, channels: Int, classes: Int, dim: Int = 64, depth: Int = 4,
                 heads: Int = 4, mlpDim: Int = 128, dropout: Double = 0, dtype: DType = .float32) {
         require(patchSize > 0 && imageSize % patchSize == 0,
-                     "VisionTransformer: imageSize \(imageSize) must be a multiple of patchSize \(patchSize)")
+                "VisionTransformer: imageSize \(imageSize) must be a multiple of patchSize \(patchSize)")
         (self.imageSize, self.patchSize, self.channels) = (imageSize, patchSize, channels)
         let patches = (imageSize / patchSize) * (imageSize / patchSize)
         patchEmbed = Linear(channels * patchSize * patchSize, dim, dtype: dtype)
@@ -304,7 +304,7 @@ public final class VisionTransformer: Layer {
     /// `[B, C, H, W] → [B, classes]`.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         require(input.rank == 4 && Array(input.shape.dropFirst()) == [channels, imageSize, imageSize],
-                     "VisionTransformer: input \(input.shape) must be [B, \(channels), \(imageSize), \(imageSize)]")
+                "VisionTransformer: input \(input.shape) must be [B, \(channels), \(imageSize), \(imageSize)]")
         let (b, p, grid) = (input.shape[0], patchSize, imageSize / patchSize)
         // [B, C, G, P, G, P] → [B, G, G, C, P, P] → [B, N, C·P·P], each patch flattened channel-major.
         let patches = input.reshaped([b, channels, grid, p, grid, p]).permuted([0, 2, 4, 1, 3, 5])
@@ -348,7 +348,7 @@ public final class TinyGPT: Module {
     /// int64 `[B, T]` (`T ≤ seq`) → logits `[B, T, vocab]`.
     public func callAsFunction(_ idx: Tensor) -> Tensor {
         require(idx.rank == 2 && idx.shape[1] <= pos.numEmbeddings,
-                     "TinyGPT: input \(idx.shape) must be [B, T] with T ≤ \(pos.numEmbeddings)")
+                "TinyGPT: input \(idx.shape) must be [B, T] with T ≤ \(pos.numEmbeddings)")
         let t = idx.shape[1]
         let h = tok(idx) + pos(Tensor.arange(0, Double(t)))                          // [B, T, D] + [T, D]
         return head(norm(blocks(h, isCausal: true)))

@@ -46,13 +46,13 @@ extension Tensor {
                                   dropout: Double, scale: Double?, drawMask: ([Int], DType) -> Tensor) -> Tensor {
         let op = "scaledDotProductAttention"
         require(query.rank >= 2 && key.rank >= 2 && value.rank >= 2,
-                     "\(op): query \(query.shape), key \(key.shape), value \(value.shape) need at least 2 dims each")
+                "\(op): query \(query.shape), key \(key.shape), value \(value.shape) need at least 2 dims each")
         let (l, e) = (query.shape[query.rank - 2], query.shape[query.rank - 1])
         let (s, ev) = (key.shape[key.rank - 2], value.shape[value.rank - 1])
         require(key.shape[key.rank - 1] == e && value.shape[value.rank - 2] == s,
-                     "\(op): query \(query.shape) ([B…, L, E]), key \(key.shape) ([B…, S, E]) and value \(value.shape) ([B…, S, Ev]) do not match")
+                "\(op): query \(query.shape) ([B…, L, E]), key \(key.shape) ([B…, S, E]) and value \(value.shape) ([B…, S, Ev]) do not match")
         require(query.dtype == key.dtype && key.dtype == value.dtype && query.dtype.isFloatingPoint,
-                     "\(op): query, key and value must share a float dtype, got \(query.dtype), \(key.dtype), \(value.dtype)")
+                "\(op): query, key and value must share a float dtype, got \(query.dtype), \(key.dtype), \(value.dtype)")
         require((0...1).contains(dropout), "\(op): dropout \(dropout) must be in [0, 1]")
         let dtype = query.dtype
         var batchShape = Shape.broadcast(Array(query.shape.dropLast(2)), Array(key.shape.dropLast(2)), op: op)
@@ -60,10 +60,10 @@ extension Tensor {
         var maskView: Tensor?
         if let mask {
             require(mask.dtype == .bool || mask.dtype.isFloatingPoint,
-                         "\(op): mask must be bool or float, got \(mask.dtype) (shape \(mask.shape))")
+                    "\(op): mask must be bool or float, got \(mask.dtype) (shape \(mask.shape))")
             let full = Shape.broadcast(batchShape + [l, s], mask.shape, op: op)
             require(Array(full.suffix(2)) == [l, s],
-                         "\(op): mask \(mask.shape) does not broadcast to [B…, L, S] = \(batchShape + [l, s])")
+                    "\(op): mask \(mask.shape) does not broadcast to [B…, L, S] = \(batchShape + [l, s])")
             batchShape = Array(full.dropLast(2))
             let m = mask.dtype == .bool ? mask.detached() : mask.detached().to(dtype)
             maskView = m.expanded(to: full)
