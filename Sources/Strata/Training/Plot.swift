@@ -152,8 +152,8 @@ private struct Panel {
         }
         // x: whole epochs, with half an epoch of margin so the end markers are not cut by the frame.
         let xTicks = plotNiceTicks(low: Double(firstEpoch), high: Double(lastEpoch), target: 8, integer: true)
-        let xLow = Swift.min(xTicks.values.first!, Double(firstEpoch)) - (firstEpoch == lastEpoch ? 1 : 0.3)
-        let xHigh = Swift.max(xTicks.values.last!, Double(lastEpoch)) + (firstEpoch == lastEpoch ? 1 : 0.3)
+        let xLow = Double(firstEpoch) - (firstEpoch == lastEpoch ? 1 : 0.4)
+        let xHigh = Double(lastEpoch) + (firstEpoch == lastEpoch ? 1 : 0.4)
         // y: round bounds around the data; a loss axis starts at 0 when the data comes near it, accuracy stays in [0, 100].
         var (yLow, yHigh) = (low, high)
         if !percent && yLow >= 0 && yLow < 0.35 * yHigh { yLow = 0 }
@@ -212,7 +212,7 @@ private struct Panel {
 /// Round tick values covering `low...high`: steps of 1, 2, 2.5 or 5 × 10ᵏ, about `target` of them.
 func plotNiceTicks(low: Double, high: Double, target: Int, integer: Bool) -> (values: [Double], step: Double) {
     let span = Swift.max(high - low, 1e-12)
-    let raw = span / Double(Swift.max(target - 1, 1))
+    let raw = span / Double(Swift.max(target, 1))
     let magnitude = pow(10, (log10(raw)).rounded(.down))
     var step = [1, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
     if integer { step = Swift.max(1, step.rounded(.up)) }
@@ -228,7 +228,7 @@ func plotNiceTicks(low: Double, high: Double, target: Int, integer: Bool) -> (va
 
 /// A tick value with just enough decimals for its step (`0.25`, `1.5`, `98`).
 private func tickLabel(_ value: Double, step: Double) -> String {
-    let decimals = step >= 1 ? 0 : Swift.min(6, Int((-log10(step)).rounded(.up)) + (step * pow(10, (-log10(step)).rounded(.up)) == 2.5 ? 1 : 0))
+    let decimals = step >= 1 ? 0 : Swift.min(6, Int((-log10(step)).rounded(.up)) + (abs(step * pow(10, (-log10(step)).rounded(.up)) - 2.5) < 1e-9 ? 1 : 0))
     return String(format: "%.\(decimals)f", value)
 }
 
