@@ -88,7 +88,9 @@ public enum SVGPlot {
         if last.trainLoss.isFinite { parts.append("final train loss \(String(format: "%.4g", last.trainLoss))") }
         parts.append("lr \(String(format: "%.3g", last.learningRate))")
         let seconds = epochs.reduce(0) { $0 + ($1.seconds.isFinite ? $1.seconds : 0) }
-        parts.append(seconds >= 60 ? "\(Int(seconds) / 60) min \(Int(seconds) % 60) s" : String(format: "%.1f s", seconds))
+        let whole = Int(seconds.rounded())
+        parts.append(whole >= 3600 ? "\(whole / 3600) h \(whole % 3600 / 60) min"
+                     : whole >= 60 ? "\(whole / 60) min \(whole % 60) s" : String(format: "%.1f s", seconds))
         return parts.joined(separator: "  ·  ")
     }
 
@@ -152,20 +154,18 @@ private struct Panel {
         }
         // x: whole epochs, with half an epoch of margin so the end markers are not cut by the frame.
         let xTicks = plotNiceTicks(low: Double(firstEpoch), high: Double(lastEpoch), target: 8, integer: true)
-        let xLow = Double(firstEpoch) - (firstEpoch == lastEpoch ? 1 : 0.4)
-        let xHigh = Double(lastEpoch) + (firstEpoch == lastEpoch ? 1 : 0.4)
-        // y: round bounds around the data; a loss axis starts at 0 when the data comes near it, accuracy stays in [0, 100].
+        let xMargin = firstEpoch == lastEpoch ? 1 : Swift.max(0.4, 0.02 * Double(lastEpoch - firstEpoch))
+        let (xLow, xHigh) = (Double(firstEpoch) - xMargin, Double(lastEpoch) + xMargin)
+        // y: round bounds around the data plus a 6% margin, so no point sits on the frame; a loss axis starts at 0
+        // when the data comes near it, an accuracy axis stays within [0, 100].
         var (yLow, yHigh) = (low, high)
-        if !percent && yLow >= 0 && yLow < 0.35 * yHigh { yLow = 0 }
         if yHigh - yLow < 1e-12 { (yLow, yHigh) = (yLow - Swift.max(abs(yLow) * 0.1, percent ? 1 : 0.1), yHigh + Swift.max(abs(yHigh) * 0.1, percent ? 1 : 0.1)) }
-        var yTicks = plotNiceTicks(low: yLow, high: yHigh, target: 6, integer: false)
-        if percent {
-            yTicks.values = yTicks.values.filter { $0 >= 0 && $0 <= 100 }
-            if yTicks.values.isEmpty { yTicks.values = [0, 100] }
-        } else if yLow >= 0 {
-            yTicks.values = yTicks.values.filter { $0 >= 0 }
-        }
-        let yMin = Swift.min(yTicks.values.first!, yLow), yMax = Swift.max(yTicks.values.last!, yHigh)
+        let margin = 0.06 * (yHigh - yLow)
+        (yLow, yHigh) = (yLow - margin, yHigh + margin)
+        if !percent && low >= 0 && (yLow < 0 || low < 0.35 * high) { yLow = 0 }
+        if percent { (yLow, yHigh) = (Swift.max(yLow, 0), Swift.min(yHigh, 100)) }
+        let yTicks = plotNiceTicks(low: yLow, high: yHigh, target: 6, integer: false)
+        let yMin = yTicks.values.first!, yMax = yTicks.values.last!
         func px(_ epoch: Double) -> Double { left + (epoch - xLow) / (xHigh - xLow) * width }
         func py(_ value: Double) -> Double { bottom - (value - yMin) / (yMax - yMin) * height }
 
@@ -206,16 +206,35 @@ private struct Panel {
                               tooltip: "Epoch \(epoch): \(series.label.lowercased()) \(valueLabel) \(shown)")
             }
         }
+        // The best validation accuracy, ringed and labelled: the number a reader looks for first.
+        if percent, let best = validation.filter({ $0.1.isFinite }).max(by: { $0.1 < $1.1 }) {
+            let (x, y) = (px(Double(best.0)), py(best.1))
+            svg.element("circle", ["cx": fmt(x), "cy": fmt(y), "r": "8", "fill": "none", "stroke": Series.validation.color,
+                                   "stroke-width": "1.5", "stroke-opacity": "0.7"])
+            // Validation usually runs below train, so the label goes under the point unless that leaves the frame.
+            let above = bottom - y < 30
+            svg.element("text", ["x": fmt(Swift.min(x, right - 4)), "y": fmt(above ? y - 14 : y + 25), "font-size": "12.5", "font-weight": "600",
+                                 "fill": "#c2410c", "text-anchor": x > right - 60 ? "end" : "middle",
+                                 "stroke": "#ffffff", "stroke-width": "4", "stroke-linejoin": "round", "paint-order": "stroke"],
+                        text: String(format: "best %.2f%%", best.1))
+        }
     }
 }
 
-/// Round tick values covering `low...high`: steps of 1, 2, 2.5 or 5 × 10ᵏ, about `target` of them.
+/// Round tick values covering `low...high`: the finest step of 1, 2 or 5 × 10ᵏ giving at most `target + 2` ticks.
 func plotNiceTicks(low: Double, high: Double, target: Int, integer: Bool) -> (values: [Double], step: Double) {
     let span = Swift.max(high - low, 1e-12)
-    let raw = span / Double(Swift.max(target, 1))
-    let magnitude = pow(10, (log10(raw)).rounded(.down))
-    var step = [1, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-    if integer { step = Swift.max(1, step.rounded(.up)) }
+    let base = pow(10, (log10(span / Double(Swift.max(target, 1)))).rounded(.down))
+    var step = 10 * base
+    search: for scale in [1.0, 10, 100] {
+        for factor in [1.0, 2, 5] {
+            let candidate = integer ? Swift.max(1, (factor * scale * base).rounded(.up)) : factor * scale * base
+            if (high / candidate).rounded(.up) - (low / candidate).rounded(.down) + 1 <= Double(target + 2) {
+                step = candidate
+                break search
+            }
+        }
+    }
     let first = (low / step).rounded(.down) * step, last = (high / step).rounded(.up) * step
     var values: [Double] = []
     var v = first

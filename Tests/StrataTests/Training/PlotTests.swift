@@ -67,7 +67,8 @@ private func sampleHistory(validation: Bool = true) -> TrainingHistory {
         #expect(doc.texts.contains("Epoch 10: validation accuracy 97.70%"))
         #expect(doc.texts.contains("Epoch 1: train loss 0.91"))
         // 10 circles (train) and 10 squares (validation) per panel.
-        #expect(doc.elements.filter { $0 == "circle" }.count == 2 * 10 + 1)   // + the legend's
+        #expect(doc.elements.filter { $0 == "circle" }.count == 2 * 10 + 2)   // + the legend's and the ring on the best validation accuracy
+        #expect(doc.texts.contains("best 97.70%"))
         // Summary line: best validation accuracy is the last epoch's; 10 × 11.5 s = 1 min 55 s.
         #expect(doc.texts.contains { $0.contains("best validation accuracy 97.70% (epoch 10)") && $0.contains("1 min 55 s") })
     }
@@ -124,13 +125,4 @@ private func sampleHistory(validation: Bool = true) -> TrainingHistory {
         let decoded = try JSONDecoder().decode(TrainingHistory.self, from: JSONEncoder().encode(history))
         #expect(decoded == history)
     }
-}
-
-@Test func zzPreviewPlot() throws {
-    try SVGPlot.write(sampleHistory(), title: "MNIST · cnn preset", to: URL(fileURLWithPath: "/tmp/plot-preview.svg"))
-    var d = sampleHistory(validation: false); d.epochs = Array(d.epochs.prefix(3))
-    try SVGPlot.write(d, title: "Short run, no validation", to: URL(fileURLWithPath: "/tmp/plot-preview2.svg"))
-    var long = TrainingHistory()
-    for e in 1...80 { let t = Double(e); long.epochs.append(EpochRecord(epoch: e, trainLoss: 2.3 * exp(-t/15) + 0.2, trainAccuracy: 0.3 + 0.6 * (1 - exp(-t/12)), validationLoss: 2.2 * exp(-t/15) + 0.3 + 0.002 * t, validationAccuracy: 0.28 + 0.57 * (1 - exp(-t/12)), learningRate: 0.1, seconds: 30)) }
-    try SVGPlot.write(long, title: "CIFAR-10 · 80 epochs", to: URL(fileURLWithPath: "/tmp/plot-preview3.svg"))
 }
