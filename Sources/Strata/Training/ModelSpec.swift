@@ -53,7 +53,7 @@ public struct ModelSpec: Decodable, Sendable {
         do {
             json = try JSONDecoder().decode(SpecValue.self, from: data)
         } catch {
-            throw ModelSpecError(.invalidJSON, file: file, message: "not valid JSON: \(jsonErrorSummary(error))")
+            throw ModelSpecError(.invalidJSON, file: file, message: "not valid JSON: \(jsonErrorSummary(data))")
         }
         return try ModelSpec(json: json, file: file)
     }
@@ -154,7 +154,7 @@ public struct ModelSpec: Decodable, Sendable {
         }
         guard let schema = specOpSchemas[op] else {
             throw ModelSpecError(.unknownOp, file: file, node: label, field: "op",
-                                 message: "unknown op '\(op)' (known: \(specOpSchemas.keys.sorted().joined(separator: ", ")))")
+                                 message: "unknown op '\(op)'\(specSuggestion(op, among: Array(specOpSchemas.keys))) (known: \(specOpSchemas.keys.sorted().joined(separator: ", ")))")
         }
         _ = fields.removeValue(forKey: "comment")
 
@@ -184,6 +184,12 @@ public struct ModelSpec: Decodable, Sendable {
             throw ModelSpecError(.invalidValue, file: file, node: label, field: "inputs", message: "\(op) takes exactly one input, found \(inputs.count)")
         }
 
+        // Unknown arguments first: a misspelt name is the likelier cause of a "missing" one.
+        let known = schema.arguments.map(\.name)
+        if let extra = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ModelSpecError(.unexpectedArgument, file: file, node: label, field: extra,
+                                 message: "\(op) takes no argument `\(extra)`\(specSuggestion(extra, among: known)) (it takes: \(known.isEmpty ? "none" : known.joined(separator: ", ")); every node may have name, op, inputs, comment)")
+        }
         var values: [String: SpecArgValue] = [:]
         for arg in schema.arguments {
             if let given = fields.removeValue(forKey: arg.name) {
@@ -198,11 +204,6 @@ public struct ModelSpec: Decodable, Sendable {
                 throw ModelSpecError(.missingArgument, file: file, node: label, field: arg.name,
                                      message: "\(op) requires `\(arg.name)` (\(arg.type.expected))")
             }
-        }
-        if let extra = fields.keys.sorted().first {
-            let known = schema.arguments.map(\.name)
-            throw ModelSpecError(.unexpectedArgument, file: file, node: label, field: extra,
-                                 message: "\(op) takes no argument `\(extra)` (it takes: \(known.isEmpty ? "none" : known.joined(separator: ", ")); every node may have name, op, inputs, comment)")
         }
         return Node(name: name, op: op, inputs: inputs, index: index, arguments: SpecArguments(values: values))
     }
@@ -248,13 +249,21 @@ public struct ModelSpec: Decodable, Sendable {
         return GraphModel(nodes: graphNodes, inputShape: inputShape, inputIsIndices: inputIsIndices)
     }
 
-    /// The short form of a JSONDecoder error: what went wrong, without Swift's debugging noise.
-    private static func jsonErrorSummary(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
+    /// What is wrong with JSON text that does not parse, with the line and column when Foundation reports
+    /// the character offset ("Invalid value around line 3, column 14").
+    private static func jsonErrorSummary(_ data: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            let text = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+            guard let range = text.range(of: #"character (\d+)"#, options: .regularExpression),
+                  let offset = Int(text[range].dropFirst("character ".count)) else { return text }
+            let prefix = data.prefix(offset)
+            let line = prefix.filter { $0 == UInt8(ascii: "\n") }.count + 1
+            let column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+            return text.replacingCharacters(in: range, with: "line \(line), column \(column)")
         }
-        return "\(error)"
+        return "the top level is not an object"
     }
 }
 
@@ -570,7 +579,7 @@ private struct BuildContext {
     }
 
     /// Describes the incoming shape without the batch dim of 1, as a user thinks of it.
-    private var incoming: String { "the input '\(node.inputs[0])' has shape \(x) (batch of 1 first)" }
+    private var incoming: String { "the input '\(node.inputs[0])' has shape \(x) (for a batch of 1)" }
 
     private func positive(_ names: String...) throws {
         for name in names {
@@ -804,6 +813,27 @@ private struct BuildContext {
             fatalError("ModelSpec: op '\(node.op)' has a schema but no builder")
         }
     }
+}
+
+/// `"; did you mean `kernel_size`?"` when one of `candidates` is within a small edit distance of `word`, else `""`.
+func specSuggestion(_ word: String, among candidates: [String]) -> String {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var row = Array(0...b.count)
+        for i in 1...Swift.max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let substitution = previous + (a[i - 1] == b[j - 1] ? 0 : 1)
+                previous = row[j]
+                row[j] = Swift.min(substitution, row[j] + 1, row[j - 1] + 1)
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+    let scored = candidates.map { ($0, distance(Array(word.lowercased()), Array($0))) }
+    guard let best = scored.min(by: { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }) else { return "" }
+    let isPrefix = best.0.hasPrefix(word) || word.hasPrefix(best.0)
+    return best.1 <= Swift.max(2, word.count / 3) || (isPrefix && word.count >= 3) ? "; did you mean `\(best.0)`?" : ""
 }
 
 /// NumPy broadcasting of two shapes, or nil when they are incompatible.

@@ -179,6 +179,7 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
 
     @Test func invalidJSON() {
         expectSpecError(#"{"nodes": [}"#, kind: .invalidJSON, node: nil, field: nil, mentioning: "not valid JSON")
+        expectSpecError("{\"nodes\": [1,\n }", kind: .invalidJSON, node: nil, field: nil, mentioning: "line 2, column 2")
     }
 
     @Test func topLevelProblems() {
@@ -195,7 +196,7 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
 
     @Test func unknownOp() {
         expectSpecError(#"{"nodes": [{"name": "pool", "op": "maxpool3d", "kernel_size": 2}]}"#,
-                        kind: .unknownOp, node: "'pool' (#0)", field: "op", mentioning: "unknown op 'maxpool3d'")
+                        kind: .unknownOp, node: "'pool' (#0)", field: "op", mentioning: "unknown op 'maxpool3d'; did you mean `maxpool2d`?")
         expectSpecError(#"{"nodes": [{"name": "a"}]}"#, kind: .missingArgument, node: "'a' (#0)", field: "op")
     }
 
@@ -203,7 +204,7 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
         expectSpecError(#"{"nodes": [{"name": "fc", "op": "linear", "in_features": 4}]}"#,
                         kind: .missingArgument, node: "'fc' (#0)", field: "out_features", mentioning: "linear requires `out_features`")
         expectSpecError(#"{"nodes": [{"name": "fc", "op": "linear", "in_features": 4, "out_features": 2, "bais": true}]}"#,
-                        kind: .unexpectedArgument, node: "'fc' (#0)", field: "bais", mentioning: "takes no argument `bais`")
+                        kind: .unexpectedArgument, node: "'fc' (#0)", field: "bais", mentioning: "takes no argument `bais`; did you mean `bias`?")
         expectSpecError(#"{"nodes": [{"name": "fc", "op": "linear", "in_features": "4", "out_features": 2}]}"#,
                         kind: .wrongType, node: "'fc' (#0)", field: "in_features", mentioning: #"expects an integer, found "4""#)
         expectSpecError(#"{"nodes": [{"name": "fc", "op": "linear", "in_features": 4, "out_features": 2.5}]}"#,
@@ -212,6 +213,9 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
                         kind: .wrongType, node: "'fc' (#0)", field: "bias")
         expectSpecError(#"{"nodes": [{"name": "c", "op": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3]}]}"#,
                         kind: .wrongType, node: "'c' (#0)", field: "kernel_size", inputShape: [1, 8, 8])
+        // A misspelt argument is reported as such, not as the missing argument it was meant to be.
+        expectSpecError(#"{"nodes": [{"name": "c", "op": "conv2d", "in_channels": 1, "out_channels": 2, "kernel": 3}]}"#,
+                        kind: .unexpectedArgument, node: "'c' (#0)", field: "kernel", mentioning: "did you mean `kernel_size`?")
         expectSpecError(#"{"nodes": [{"name": "g", "op": "gelu", "approximate": "fast"}]}"#,
                         kind: .wrongType, node: "'g' (#0)", field: "approximate")
         expectSpecError(#"{"nodes": [{"name": "r", "op": "relu", "inputs": 3}]}"#, kind: .wrongType, node: "'r' (#0)", field: "inputs")
