@@ -93,7 +93,7 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
 
     @Test func unnamedNodesAreNamedLikeSequential() throws {
         let model = try spec("""
-            {"nodes": [{"op": "linear", "in_features": 4, "out_features": 3}, {"op": "tanh"},
+            {"nodes": [{"op": "linear", "in_features": 4, "out_features": 3}, {"op": "tanh", "comment": "squashes to (-1, 1)"},
                        {"op": "linear", "in_features": 3, "out_features": 2, "bias": false}]}
             """).build(inputShape: [4])
         #expect(model.stateDict().keys.sorted() == ["0.bias", "0.weight", "2.weight"])

@@ -63,6 +63,9 @@ private final class CountingLSTMClassifier: Module, FLOPCounting {
         #expect(graphSummary.parameterCount == summary.parameterCount)
         #expect(graphSummary.rows.map(\.name) == ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "fc2"])
         #expect(graphSummary.rows.map(\.outputShape) == summary.rows.map(\.outputShape))
+        // The table printed in Docs/ModelSpec.md is this one.
+        let documented = try String(contentsOf: docs, encoding: .utf8)
+        #expect(documented.contains(graphSummary.description))
     }
 
     @Test func cifarWorkloadMatchesTheReferenceFLOPs() {
