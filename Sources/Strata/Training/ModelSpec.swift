@@ -351,7 +351,7 @@ public final class GraphModel: Layer {
 
     /// `[N] + inputShape → [N] + output shape`, evaluating every node once in order.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(input.rank == inputShape.count + 1 && Array(input.shape.dropFirst()) == inputShape,
+        require(input.rank == inputShape.count + 1 && Array(input.shape.dropFirst()) == inputShape,
                      "GraphModel: input \(input.shape) must be [N] + \(inputShape)")
         var values: [Tensor?] = [input] + Array(repeating: nil, count: nodes.count)
         for (index, node) in nodes.enumerated() {
