@@ -39,7 +39,7 @@ struct Measurement {
 }
 
 extension Timing {
-    /// Times `step` (and its baseline, alternating call by call) after the warm-up.
+    /// Times `step` (and its baseline, interleaved call by call, in alternating order) after the warm-up.
     func measure(_ step: Step) -> Measurement {
         let count = step.timedSteps(steps)
         for _ in 0..<warmup {
@@ -48,11 +48,15 @@ extension Timing {
         }
         var times: [Double] = [], baselineTimes: [Double] = []
         var allocations = 0
-        for _ in 0..<count {
+        for i in 0..<count {
+            // Alternate which of the pair goes first: on a loaded machine the first call after a pause
+            // pays for waking OpenBLAS's worker thread, and that cost must not always land on one side.
+            let baselineFirst = i % 2 == 1
+            if baselineFirst, let baseline = step.baseline { baselineTimes.append(Self.seconds(baseline.run)) }
             let before = Strata.memoryStatistics.allocations
             times.append(Self.seconds(step.run))
             allocations += Strata.memoryStatistics.allocations - before
-            if let baseline = step.baseline { baselineTimes.append(Self.seconds(baseline.run)) }
+            if !baselineFirst, let baseline = step.baseline { baselineTimes.append(Self.seconds(baseline.run)) }
         }
         return Measurement(seconds: Self.median(times),
                            baselineSeconds: baselineTimes.isEmpty ? nil : Self.median(baselineTimes),
