@@ -14,7 +14,7 @@ struct DLBench: ParsableCommand {
     @Option(help: "Threads for OpenBLAS and Strata's own loops (default: Strata.threads).")
     var threads: Int?
 
-    @Option(help: "Comma-separated workloads (default: gemm,add).")
+    @Option(help: "Comma-separated workloads; see the list above.")
     var only: String = Registry.defaultSelection
 
     @Option(help: "Timed steps per workload (gemm times max(3, steps/4), as reference_torch.py).")
