@@ -4,71 +4,7 @@ import RealModule
 /// Binary ops broadcast as NumPy does; a pullback sums its gradient back to each operand's shape
 /// (`sum(toShape:)`). Pullbacks that need the output (exp, sqrt, pow) capture a detached view of it.
 
-// MARK: Parameterised map kernels
-
-/// Loop-invariant parameters of a parameterised map (a slope, clamp bounds, an exponent), converted to
-/// the element type once before the loop.
-struct MapParameters<T: FloatElement> {
-    var a: T
-    var b: T
-    init(_ a: Double, _ b: Double) {
-        self.a = T(fromDouble: a)
-        self.b = T(fromDouble: b)
-    }
-}
-
-/// `x ↦ f(x; p)`: a unary function of one element and loop-invariant parameters.
-protocol ParameterizedUnaryFunction {
-    static func apply<T: FloatElement>(_ x: T, _ p: MapParameters<T>) -> T
-}
-
-/// `(a, b) ↦ f(a, b; p)`: a binary function of two elements and loop-invariant parameters.
-protocol ParameterizedBinaryFunction {
-    static func apply<T: FloatElement>(_ a: T, _ b: T, _ p: MapParameters<T>) -> T
-}
-
-/// `out = f(x; p)` elementwise; `out` is contiguous with `x`'s shape. `unaryMap` with parameters.
-func unaryMap<F: ParameterizedUnaryFunction, T: FloatElement>(_: F.Type, _: T.Type, _ x: Tensor,
-                                                              parameters p: MapParameters<T>, into out: Tensor) {
-    let dst = out.pointer(T.self)
-    let src = x.pointer(T.self)
-    if x.isContiguous {
-        parallelFor(x.count, grain: elementwiseGrain) { range in
-            for i in range { dst[i] = F.apply(src[i], p) }
-        }
-        return
-    }
-    let (shape, strides) = Shape.coalesce(x.shape, [x.strides, out.strides])
-    let n = shape[shape.count - 1]
-    let xs = strides[0][strides[0].count - 1]
-    Shape.forEachRow(shape, strides, grain: elementwiseGrain) { offsets in
-        let s = src + offsets[0], d = dst + offsets[1]
-        for i in 0..<n { d[i] = F.apply(s[i * xs], p) }
-    }
-}
-
-/// `out = f(a, b; p)` elementwise with broadcasting; `out` is contiguous with the broadcast shape.
-/// `binaryMap` with parameters.
-func binaryMap<F: ParameterizedBinaryFunction, T: FloatElement>(_: F.Type, _: T.Type, _ a: Tensor, _ b: Tensor,
-                                                                parameters p: MapParameters<T>, into out: Tensor) {
-    let dst = out.pointer(T.self)
-    let pa = a.pointer(T.self), pb = b.pointer(T.self)
-    if a.isContiguous && b.isContiguous && a.shape == b.shape {
-        parallelFor(out.count, grain: elementwiseGrain) { range in
-            for i in range { dst[i] = F.apply(pa[i], pb[i], p) }
-        }
-        return
-    }
-    let sa = Shape.broadcastStrides(shape: a.shape, strides: a.strides, to: out.shape)
-    let sb = Shape.broadcastStrides(shape: b.shape, strides: b.strides, to: out.shape)
-    let (shape, strides) = Shape.coalesce(out.shape, [sa, sb, out.strides])
-    let n = shape[shape.count - 1]
-    let ia = strides[0][strides[0].count - 1], ib = strides[1][strides[1].count - 1]
-    Shape.forEachRow(shape, strides, grain: elementwiseGrain) { offsets in
-        let x = pa + offsets[0], y = pb + offsets[1], d = dst + offsets[2]
-        for i in 0..<n { d[i] = F.apply(x[i * ia], y[i * ib], p) }
-    }
-}
+// MARK: Kernels
 
 /// `out = c ? a : b` elementwise, all three broadcast to `out`'s shape. `E` is any element type of the
 /// right size: the kernel only moves bits.
