@@ -148,11 +148,16 @@ def make_layers():
                 lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2),
                 [(2, 4, 4, 5)])
 
+    module_case("conv1d_dilation_groups", lambda: nn.Conv1d(4, 6, 3, padding=2, dilation=2, groups=2, bias=False), [(2, 4, 9)])
+    module_case("conv2d_rect", lambda: nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=(1, 0)), [(2, 3, 7, 6)])
+
     # Pooling
     module_case("maxpool2d", lambda: nn.MaxPool2d(3, stride=2, padding=1), [(2, 3, 7, 7)])
     module_case("avgpool2d_include_pad", lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=True), [(2, 3, 7, 7)])
     module_case("avgpool2d_exclude_pad", lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), [(2, 3, 7, 7)])
     module_case("adaptive_avgpool2d", lambda: nn.AdaptiveAvgPool2d(3), [(2, 3, 5, 5)])
+    module_case("adaptive_avgpool2d_rect", lambda: nn.AdaptiveAvgPool2d((3, 2)), [(1, 2, 7, 5)])
+    module_case("maxpool2d_rect", lambda: nn.MaxPool2d((2, 3), stride=(1, 2), padding=(1, 1)), [(2, 2, 5, 7)])
 
     # Normalisation
     module_case("batchnorm1d_train_2d", lambda: nn.BatchNorm1d(5), [(8, 5)], prepare=randomize_parameters)
@@ -172,11 +177,13 @@ def make_layers():
     module_case("batchnorm2d_eval", lambda: nn.BatchNorm2d(3), [(4, 3, 5, 5)], train=False, prepare=random_running_stats)
     module_case("layernorm_2d_shape", lambda: nn.LayerNorm([4, 5]), [(2, 3, 4, 5)], prepare=randomize_parameters)
     module_case("layernorm_last", lambda: nn.LayerNorm(6), [(3, 4, 6)], prepare=randomize_parameters)
+    module_case("layernorm_nobias", lambda: nn.LayerNorm(6, bias=False), [(3, 4, 6)], prepare=randomize_parameters)
     module_case("groupnorm", lambda: nn.GroupNorm(3, 6), [(2, 6, 4, 4)], prepare=randomize_parameters)
 
     # Embedding and dropout
     indices = torch.tensor([[0, 2, 5, 2], [3, 0, 9, 7]], dtype=torch.int64)
     module_case("embedding_padding", lambda: nn.Embedding(10, 4, padding_idx=0), [indices])
+    module_case("embedding_negative_padding", lambda: nn.Embedding(10, 4, padding_idx=-1), [indices])
     module_case("dropout_eval", lambda: nn.Dropout(0.5), [(3, 4, 5)], train=False)
 
     # Recurrent: 2 layers, bidirectional, batch_first, initial states. Input [B=3, T=6, I=5], H=4, L·D = 4.
@@ -189,6 +196,12 @@ def make_layers():
             call = lambda m, x, h0: m(x, h0)
             shapes = [(3, 6, 5), (4, 3, 4)]
         module_case(kind, make, shapes, call=call)
+
+    # Recurrent, sequence-first, no initial states.
+    module_case("lstm_nobias", lambda: nn.LSTM(3, 4, bias=False), [(5, 2, 3)],
+                call=lambda m, x: (lambda out, hc: (out, hc[0], hc[1]))(*m(x)))
+    module_case("gru_unidirectional", lambda: nn.GRU(3, 4, num_layers=2), [(5, 2, 3)])
+    module_case("rnn_unidirectional", lambda: nn.RNN(3, 4), [(5, 2, 3)])
 
     # Activations
     for name, make in [("relu", nn.ReLU), ("leaky_relu", lambda: nn.LeakyReLU(0.2)), ("gelu", nn.GELU),
@@ -212,6 +225,8 @@ def make_losses():
               lambda z, y, w: F.cross_entropy(z, y, weight=w, ignore_index=3, label_smoothing=0.1, reduction="none"),
               [logits, targets, class_weight])
     loss_case("loss_cross_entropy_plain", lambda z, y: F.cross_entropy(z, y), [logits, torch.tensor([1, 3, 0, 4, 3, 2])])
+    loss_case("loss_cross_entropy_default_ignore", lambda z, y: F.cross_entropy(z, y),
+              [logits, torch.tensor([1, -100, 0, 4, 3, 2])])
     loss_case("loss_nll", lambda lp, y, w: F.nll_loss(lp, y, weight=w, ignore_index=3),
               [F.log_softmax(logits, dim=1), targets, class_weight])
     x, t = torch.randn(4, 3), torch.randn(4, 3)

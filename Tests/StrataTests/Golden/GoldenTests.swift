@@ -19,6 +19,8 @@ struct GoldenLayerTests {
         try checkGolden("conv_transpose2d", layer: ConvTranspose2d(4, 6, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1))
         try checkGolden("conv_transpose2d_groups",
                         layer: ConvTranspose2d(4, 6, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, groups: 2, dilation: 2))
+        try checkGolden("conv1d_dilation_groups", layer: Conv1d(4, 6, kernelSize: 3, padding: 2, dilation: 2, groups: 2, bias: false))
+        try checkGolden("conv2d_rect", layer: Conv2d(3, 4, kernelSize: (3, 2), stride: (2, 1), padding: (1, 0)))
     }
 
     @Test func pooling() throws {
@@ -26,6 +28,8 @@ struct GoldenLayerTests {
         try checkGolden("avgpool2d_include_pad", layer: AvgPool2d(3, stride: 2, padding: 1, countIncludePad: true))
         try checkGolden("avgpool2d_exclude_pad", layer: AvgPool2d(3, stride: 2, padding: 1, countIncludePad: false))
         try checkGolden("adaptive_avgpool2d", layer: AdaptiveAvgPool2d(3))
+        try checkGolden("adaptive_avgpool2d_rect", layer: AdaptiveAvgPool2d((3, 2)))
+        try checkGolden("maxpool2d_rect", layer: MaxPool2d((2, 3), stride: (1, 2), padding: (1, 1)))
     }
 
     /// Training mode also compares `running_mean`, `running_var` and `num_batches_tracked` after the forward.
@@ -41,11 +45,13 @@ struct GoldenLayerTests {
     @Test func layerAndGroupNorm() throws {
         try checkGolden("layernorm_2d_shape", layer: LayerNorm([4, 5]))
         try checkGolden("layernorm_last", layer: LayerNorm(6))
+        try checkGolden("layernorm_nobias", layer: LayerNorm(6, bias: false))
         try checkGolden("groupnorm", layer: GroupNorm(3, 6))
     }
 
     @Test func embeddingAndDropout() throws {
         try checkGolden("embedding_padding", layer: Embedding(10, 4, paddingIdx: 0))
+        try checkGolden("embedding_negative_padding", layer: Embedding(10, 4, paddingIdx: -1))
         try checkGolden("dropout_eval", layer: Dropout(p: 0.5), training: false)
     }
 
@@ -65,6 +71,25 @@ struct GoldenLayerTests {
         let gru = GRU(5, 4, numLayers: 2, batchFirst: true, bidirectional: true)
         try checkGolden("gru", module: gru) { x in
             let r = gru(x[0], h0: x[1])
+            return [r.output, r.hN]
+        }
+    }
+
+    /// Sequence-first, default (zero) initial states, one direction.
+    @Test func recurrentSimple() throws {
+        let lstm = LSTM(3, 4, bias: false)
+        try checkGolden("lstm_nobias", module: lstm) { x in
+            let r = lstm(x[0])
+            return [r.output, r.hN, r.cN]
+        }
+        let gru = GRU(3, 4, numLayers: 2)
+        try checkGolden("gru_unidirectional", module: gru) { x in
+            let r = gru(x[0])
+            return [r.output, r.hN]
+        }
+        let rnn = RNN(3, 4)
+        try checkGolden("rnn_unidirectional", module: rnn) { x in
+            let r = rnn(x[0])
             return [r.output, r.hN]
         }
     }
@@ -90,6 +115,7 @@ struct GoldenLossTests {
             }
         }
         try checkGolden("loss_cross_entropy_plain", module: nil) { x in [Loss.crossEntropy(x[0], x[1])] }
+        try checkGolden("loss_cross_entropy_default_ignore", module: nil) { x in [Loss.crossEntropy(x[0], x[1])] }
     }
 
     @Test func nll() throws {
