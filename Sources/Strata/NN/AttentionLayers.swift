@@ -1,0 +1,137 @@
+/// Multi-head attention with PyTorch's `nn.MultiheadAttention` semantics, parameter names and initialisation.
+///
+/// Shapes: `L` = target length, `S` = source length, `B` = batch, `E` = embedding size, `H` = heads,
+/// `D = E / H` = head size.
+
+/// Multi-head attention, as `nn.MultiheadAttention` (with `kdim = vdim = embedDim`).
+///
+/// `out = concat_h(softmax(Q_h·K_hᵀ/√D + mask)·V_h)·W_oᵀ + b_o` with `Q = query·W_qᵀ + b_q`, `K`, `V` likewise.
+/// - `in_proj_weight`: `[3E, E]`, the rows of `W_q`, `W_k`, `W_v` stacked; Xavier uniform over the whole matrix.
+/// - `in_proj_bias`: `[3E]`, zeros.
+/// - `out_proj`: a `Linear(E, E)` with its default weight initialisation and a zero bias.
+public final class MultiheadAttention: Module, ModeDependent {
+    public let embedDim: Int
+    public let numHeads: Int
+    /// The probability of dropping an attention weight in training.
+    public let dropout: Double
+    public let batchFirst: Bool
+    public var inProjWeight: Tensor     // [3E, E]
+    public var inProjBias: Tensor?      // [3E]
+    public let outProj: Linear          // [E, E], [E]
+    /// Whether attention dropout is applied; see `train()`/`eval()`.
+    public var isTraining = true
+
+    /// - Parameters:
+    ///   - embedDim: `E`, the size of query, key, value and output features.
+    ///   - numHeads: `H`; must divide `embedDim`.
+    ///   - dropout: dropout probability on the attention weights (training only).
+    ///   - bias: whether the input and output projections learn biases.
+    ///   - batchFirst: inputs and outputs are `[B, L, E]` instead of `[L, B, E]`.
+    public init(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true, batchFirst: Bool = false,
+                dtype: DType = .float32) {
+        require(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
+                "MultiheadAttention: embedDim \(embedDim) must be divisible by numHeads \(numHeads)")
+        (self.embedDim, self.numHeads, self.dropout, self.batchFirst) = (embedDim, numHeads, dropout, batchFirst)
+        inProjWeight = Init.xavierUniform([3 * embedDim, embedDim], dtype: dtype)
+        inProjWeight.requiresGrad = true
+        inProjBias = bias ? Tensor.zeros([3 * embedDim], dtype: dtype) : nil
+        inProjBias?.requiresGrad = true
+        outProj = Linear(embedDim, embedDim, bias: bias, dtype: dtype)
+        if let b = outProj.bias { b.copy(from: Tensor.zeros([embedDim], dtype: dtype)) }
+    }
+
+    /// Attends from `query` to `key`/`value`.
+    ///
+    /// - Parameters:
+    ///   - query: `[L, B, E]` (`[B, L, E]` when `batchFirst`), or unbatched `[L, E]`.
+    ///   - key, value: `[S, B, E]` (`[B, S, E]` when `batchFirst`), or unbatched `[S, E]`.
+    ///   - keyPaddingMask: `[B, S]` (or `[S]` unbatched); bool **true = ignore that key**, or float, added.
+    ///   - attnMask: `[L, S]` or `[B·H, L, S]`; bool **true = not allowed**, or float, added (PyTorch semantics).
+    ///   - isCausal: also forbid key `j > i` for query `i`, combined with any masks.
+    ///   - needWeights: also return the attention weights (computed by separate softmax and matmul ops).
+    ///   - averageAttnWeights: average the returned weights over heads (`[B, L, S]`) or keep them (`[B, H, L, S]`).
+    /// - Returns: `output` shaped like `query`, and the weights when asked for. A query whose keys are all
+    ///   masked gets zeros from the fused path (PyTorch gives NaN).
+    public func callAsFunction(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: Tensor? = nil,
+                               attnMask: Tensor? = nil, isCausal: Bool = false, needWeights: Bool = false,
+                               averageAttnWeights: Bool = true) -> (output: Tensor, weights: Tensor?) {
+        let op = "MultiheadAttention"
+        let unbatched = query.rank == 2
+        require((query.rank == 3 || unbatched) && key.rank == query.rank && value.rank == query.rank,
+                "\(op): query \(query.shape), key \(key.shape), value \(value.shape) must all be 3-D (or all 2-D)")
+        let batchDim = batchFirst ? 0 : 1
+        func sequenceFirst(_ t: Tensor) -> Tensor {       // → [len, B, E]
+            unbatched ? t.unsqueezed(1) : (batchFirst ? t.transposed(0, 1) : t)
+        }
+        let (q0, k0, v0) = (sequenceFirst(query), sequenceFirst(key), sequenceFirst(value))
+        let (l, b, s, e, h) = (q0.shape[0], q0.shape[1], k0.shape[0], embedDim, numHeads)
+        let d = e / h
+        require(q0.shape[2] == e && k0.shape == [s, b, e] && v0.shape == [s, b, e],
+                "\(op): query \(query.shape), key \(key.shape), value \(value.shape) do not match embedDim \(e) (batch dim \(unbatched ? "none" : "\(batchDim)"))")
+
+        // Projections: [len, B, E] · [E, E]ᵀ → [len, B, E]; self-attention projects all three in one gemm.
+        let projected: [Tensor]
+        if query === key && key === value {
+            projected = Tensor.linear(q0, weight: inProjWeight, bias: inProjBias).chunk(3, dim: -1)
+        } else {
+            let weights = inProjWeight.chunk(3, dim: 0)
+            let biases = inProjBias?.chunk(3, dim: 0)
+            projected = [q0, k0, v0].enumerated().map { i, x in Tensor.linear(x, weight: weights[i], bias: biases?[i]) }
+        }
+        // [len, B, E] → [len, B, H, D] → [B, H, len, D]
+        let (q, k, v) = (projected[0], projected[1], projected[2])
+        func heads(_ t: Tensor, _ length: Int) -> Tensor { t.reshaped([length, b, h, d]).permuted([1, 2, 0, 3]) }
+        let (qh, kh, vh) = (heads(q, l), heads(k, s), heads(v, s))
+
+        // Masks → [B, H, L, S]-broadcastable: attnMask [L, S] or [B, H, L, S]; keyPaddingMask [B, 1, 1, S].
+        var masks: [Tensor] = []
+        if let attnMask {
+            require(attnMask.shape == [l, s] || attnMask.shape == [b * h, l, s],
+                    "\(op): attnMask \(attnMask.shape) must be [L, S] = [\(l), \(s)] or [B·H, L, S] = [\(b * h), \(l), \(s)]")
+            masks.append(attnMask.rank == 3 ? attnMask.reshaped([b, h, l, s]) : attnMask)
+        }
+        if let keyPaddingMask {
+            require(keyPaddingMask.shape == (unbatched ? [s] : [b, s]),
+                    "\(op): keyPaddingMask \(keyPaddingMask.shape) must be \(unbatched ? "[S] = [\(s)]" : "[B, S] = [\(b), \(s)]")")
+            masks.append(keyPaddingMask.reshaped([b, 1, 1, s]))
+        }
+        let p = isTraining ? dropout : 0
+        var attended: Tensor                                    // [B, H, L, D]
+        var weights: Tensor?
+        if needWeights {
+            // The weights are wanted, so they are computed by separate differentiable ops.
+            var scores = qh.matmul(kh.transposed()) * (1 / Double(d).squareRoot())   // [B, H, L, S]
+            for mask in masks { scores = scores + Tensor.additiveAttentionMask(mask, dtype: scores.dtype) }
+            if isCausal { scores = scores + Tensor.additiveAttentionMask(causalMask(l, s), dtype: scores.dtype) }
+            var probabilities = scores.softmax(dim: -1)
+            probabilities = probabilities.dropout(p: p, training: p > 0)
+            attended = probabilities.matmul(vh)                                    // [B, H, L, S]·[B, H, S, D] → [B, H, L, D]
+            weights = averageAttnWeights ? probabilities.mean(dim: 1) : probabilities
+            if unbatched { weights = weights!.squeezed(0) }
+        } else {
+            attended = Tensor.scaledDotProductAttention(query: qh, key: kh, value: vh, mask: combinedKeepMask(masks, dtype: q.dtype),
+                                                        isCausal: isCausal, dropout: p)
+        }
+        // [B, H, L, D] → [L, B, H, D] → [L, B, E] → out_proj
+        var output = outProj(attended.permuted([2, 0, 1, 3]).reshaped([l, b, e]))
+        output = unbatched ? output.squeezed(1) : (batchFirst ? output.transposed(0, 1) : output)
+        return (output, weights)
+    }
+
+    /// PyTorch-convention masks (bool true = forbidden, or float additive) merged into one SDPA mask:
+    /// a bool keep mask when all are bool, else one additive float mask.
+    private func combinedKeepMask(_ masks: [Tensor], dtype: DType) -> Tensor? {
+        guard let first = masks.first else { return nil }
+        if masks.allSatisfy({ $0.dtype == .bool }) {
+            return masks.dropFirst().reduce(first.logicalNot()) { $0.logicalAnd($1.logicalNot()) }
+        }
+        return masks.dropFirst().reduce(Tensor.additiveAttentionMask(first, dtype: dtype)) {
+            $0 + Tensor.additiveAttentionMask($1, dtype: dtype)
+        }
+    }
+}
+
+/// `[L, S]` bool, true where key `j > i` (not allowed), PyTorch's causal convention.
+func causalMask(_ l: Int, _ s: Int) -> Tensor {
+    Tensor.arange(0, Double(s)).unsqueezed(0).gt(Tensor.arange(0, Double(l)).unsqueezed(1))
+}
