@@ -250,6 +250,11 @@ def make_attention():
     module_case("mha", lambda: nn.MultiheadAttention(d, 2, batch_first=True),
                 [(batch, q_len, d), (batch, kv_len, d), (batch, kv_len, d), key_padding, attn_mask],
                 call=lambda m, q, k, v, kpm, am: m(q, k, v, key_padding_mask=kpm, attn_mask=am))
+    # Self-attention (one tensor as query, key and value), no weights returned, an additive float mask.
+    module_case("mha_self_no_weights", lambda: nn.MultiheadAttention(d, 2, batch_first=True),
+                [(batch, q_len, d), key_padding[:, :q_len].clone(), torch.randn(q_len, q_len)],
+                call=lambda m, x, kpm, am: m(x, x, x, key_padding_mask=kpm, attn_mask=am, need_weights=False),
+                prepare=randomize_parameters)
     causal = torch.triu(torch.ones(q_len, q_len, dtype=torch.bool), diagonal=1)
     src_padding = torch.tensor([[False, False, False, True], [False, False, False, False]])
     for norm_first in (False, True):
@@ -259,12 +264,13 @@ def make_attention():
                     [(batch, q_len, d), causal, src_padding],
                     call=lambda m, src, mask, kpm: m(src, src_mask=mask, src_key_padding_mask=kpm),
                     prepare=randomize_parameters)
-    module_case("transformer_decoder",
-                lambda: nn.TransformerDecoderLayer(d, 2, dim_feedforward=16, dropout=0.0, activation="gelu",
-                                                   batch_first=True),
-                [(batch, q_len, d), (batch, kv_len, d), causal, key_padding],
-                call=lambda m, tgt, mem, mask, mkpm: m(tgt, mem, tgt_mask=mask, memory_key_padding_mask=mkpm),
-                prepare=randomize_parameters)
+    for norm_first, suffix in ((False, ""), (True, "_norm_first")):
+        module_case(f"transformer_decoder{suffix}",
+                    lambda nf=norm_first: nn.TransformerDecoderLayer(d, 2, dim_feedforward=16, dropout=0.0,
+                                                                     activation="gelu", batch_first=True, norm_first=nf),
+                    [(batch, q_len, d), (batch, kv_len, d), causal, key_padding],
+                    call=lambda m, tgt, mem, mask, mkpm: m(tgt, mem, tgt_mask=mask, memory_key_padding_mask=mkpm),
+                    prepare=randomize_parameters)
 
 
 def make_optimizers():

@@ -168,3 +168,77 @@ struct GoldenOptimizerTests {
         try run("optim_adamw") { AdamW($0, learningRate: 1e-2, weightDecay: 0.01) }
     }
 }
+
+/// Attention and transformer layers (batch-first, dropout 0, training mode so PyTorch takes its reference
+/// path). Masks are bool, true = not attended, except the additive float `attn_mask` of the self-attention case.
+@Suite("Golden: attention against PyTorch")
+struct GoldenAttentionTests {
+    /// Inputs: query `[2, 4, 8]`, key and value `[2, 5, 8]`, key padding `[2, 5]`, attn mask `[4, 5]`;
+    /// outputs: the attention output and the head-averaged weights.
+    @Test func multiheadAttention() throws {
+        let mha = MultiheadAttention(embedDim: 8, numHeads: 2, batchFirst: true)
+        try checkGolden("mha", module: mha) { x in
+            let r = mha(query: x[0], key: x[1], value: x[2], keyPaddingMask: x[3], attnMask: x[4], needWeights: true)
+            return [r.output, r.weights!]
+        }
+    }
+
+    /// One tensor as query, key and value (the fused in-projection), the fused attention path, a float mask.
+    @Test func selfAttentionWithoutWeights() throws {
+        let mha = MultiheadAttention(embedDim: 8, numHeads: 2, batchFirst: true)
+        try checkGolden("mha_self_no_weights", module: mha) { x in
+            [mha(query: x[0], key: x[0], value: x[0], keyPaddingMask: x[1], attnMask: x[2]).output]
+        }
+    }
+
+    /// Inputs: src `[2, 4, 8]`, a causal `[4, 4]` mask, key padding `[2, 4]`.
+    @Test(arguments: [false, true]) func encoderLayer(normFirst: Bool) throws {
+        let layer = TransformerEncoderLayer(dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0, activation: .gelu,
+                                            batchFirst: true, normFirst: normFirst)
+        try checkGolden("transformer_encoder_norm_first_\(normFirst)", module: layer) { x in
+            [layer(x[0], srcMask: x[1], srcKeyPaddingMask: x[2])]
+        }
+    }
+
+    /// Inputs: tgt `[2, 4, 8]`, memory `[2, 5, 8]`, a causal `[4, 4]` target mask, memory key padding `[2, 5]`.
+    @Test(arguments: [false, true]) func decoderLayer(normFirst: Bool) throws {
+        let layer = TransformerDecoderLayer(dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0, activation: .gelu,
+                                            batchFirst: true, normFirst: normFirst)
+        try checkGolden(normFirst ? "transformer_decoder_norm_first" : "transformer_decoder", module: layer) { x in
+            [layer(x[0], memory: x[1], tgtMask: x[2], memoryKeyPaddingMask: x[3])]
+        }
+    }
+}
+
+/// The float attention mask's gradient, which `mha_self_no_weights` found missing (the fused attention op
+/// treated the mask as a constant; PyTorch differentiates through it, e.g. for learned position biases).
+@Suite("Attention mask gradient")
+struct AttentionMaskGradientTests {
+    /// Float64 gradcheck through query, key, value and a float mask `[L, S]` broadcast over the batch,
+    /// with a scale other than `1/√E` and a causal limit.
+    @Test func scaledDotProductAttentionMask() {
+        let inputs = [randomInput([2, 3, 4], seed: 31), randomInput([2, 5, 4], seed: 32), randomInput([2, 5, 3], seed: 33),
+                      randomInput([3, 5], seed: 34)]
+        expectGradcheck(inputs, "sdpa float mask") { x in
+            Tensor.scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: x[3], scale: 0.7)
+        }
+        expectGradcheck(inputs, "sdpa float mask, causal") { x in
+            Tensor.scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: x[3], isCausal: true)
+        }
+        // A size-1 batch dim of the mask [1, 3, 5] broadcast to the batch of 2.
+        expectGradcheck(Array(inputs.prefix(3)) + [randomInput([1, 3, 5], seed: 35)], "sdpa float mask [1, L, S]") { x in
+            Tensor.scaledDotProductAttention(query: x[0], key: x[1], value: x[2], mask: x[3])
+        }
+    }
+
+    /// The same through both `MultiheadAttention` paths (fused, and separate ops when the weights are asked for).
+    @Test func multiheadAttentionMask() {
+        let mha = MultiheadAttention(embedDim: 4, numHeads: 2, batchFirst: true, dtype: .float64)
+        let inputs = [randomInput([2, 3, 4], seed: 41), randomInput([3, 3], seed: 42)]
+        for needWeights in [false, true] {
+            expectGradcheck(inputs, "MultiheadAttention float mask, needWeights \(needWeights)") { x in
+                mha(query: x[0], key: x[0], value: x[0], attnMask: x[1], needWeights: needWeights).output
+            }
+        }
+    }
+}
