@@ -5,9 +5,11 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "dlbench", targets: ["dlbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // OpenBLAS's cblas and LAPACKE. Imported only by Sources/Strata/Kernels/BLAS.swift (`make check-layers`).
@@ -30,6 +32,14 @@ let package = Package(
                 "COpenBLAS",
                 "CZlib",
                 .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        // The benchmark harness: the standard workloads of shared/bench/WORKLOADS.md, one JSON line each.
+        .executableTarget(
+            name: "dlbench",
+            dependencies: [
+                "Strata",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "StrataTests", dependencies: ["Strata"]),

@@ -7,6 +7,16 @@ import COpenBLAS
 /// between two consecutive rows of the matrix *as stored* (before the transpose flag is applied).
 enum BLAS {
     /// Sets the number of threads OpenBLAS uses for the next calls.
+    ///
+    /// No small-product policy of our own on top (OpenBLAS issue 4387: small gemms on 2 threads can be
+    /// slower than on 1). OpenBLAS 0.3.21 already runs a gemm on one thread when M·N·K ≤ 65536 · 4 = 262144
+    /// (`SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD` in interface/gemm.c), i.e. square N ≤ 64. Measured
+    /// with `dlbench --threads 1|2 --only gemm48,…,gemm192 --steps 4000` on the 2-core machine, median µs of
+    /// 5 rounds, one of them with the other core busy: N=64 13.9 vs 13.4 (both one thread), N=72 17.3 vs 17.4, N=80 20.4 vs 17.7,
+    /// N=96 26.6 vs 24.1, N=128 58.7 vs 48.0, N=192 208 vs 123 (1 vs 2 threads). So just above OpenBLAS's
+    /// threshold two threads tie and from N=80 they win: forcing one thread below any larger threshold would
+    /// gain nothing on an idle machine. Two threads lose (up to 2×) only when another process holds the
+    /// second core, which no size threshold can see.
     static func setThreads(_ count: Int) {
         openblas_set_num_threads(Int32(count))
     }

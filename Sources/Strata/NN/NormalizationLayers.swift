@@ -68,22 +68,45 @@ public final class GroupNorm: Layer {
     }
 }
 
-/// What BatchNorm1d and BatchNorm2d share: parameters, running statistics and the forward pass.
-protocol BatchNormLayer: Layer, ModeDependent {
-    var numFeatures: Int { get }
-    var eps: Double { get }
-    var momentum: Double? { get }
-    var trackRunningStats: Bool { get }
-    var weight: Tensor? { get }
-    var bias: Tensor? { get }
-    var runningMean: Tensor { get }
-    var runningVar: Tensor { get }
-    var numBatchesTracked: Tensor { get }
-}
+/// Batch normalisation, the shared implementation of `BatchNorm1d` and `BatchNorm2d`.
+///
+/// Training normalises each channel with the batch's mean and biased variance and updates
+/// `running = (1 − momentum)·running + momentum·stat` (unbiased variance); evaluation uses the running values.
+/// - `weight` (γ): `[C]`, ones; `bias` (β): `[C]`, zeros.
+/// - Buffers: `runningMean` `[C]` zeros, `runningVar` `[C]` ones, `numBatchesTracked` int64 0-d, counting
+///   training forwards.
+/// The state dict reads `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`.
+public class BatchNorm: Layer, ModeDependent {
+    public let numFeatures: Int
+    public let eps: Double
+    /// The running-average factor; `nil` for a cumulative average over all batches, as in PyTorch.
+    public let momentum: Double?
+    public let trackRunningStats: Bool
+    public var weight: Tensor?
+    public var bias: Tensor?
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+    public let numBatchesTracked: Tensor
+    /// Training mode (batch statistics, running ones updated) or evaluation (running statistics); see `train()`/`eval()`.
+    public var isTraining = true
+    private let name: String
+    private let ranks: [Int]
 
-extension BatchNormLayer {
+    init(_ numFeatures: Int, eps: Double, momentum: Double?, affine: Bool, trackRunningStats: Bool, dtype: DType,
+         name: String, ranks: [Int]) {
+        (self.numFeatures, self.eps, self.momentum, self.trackRunningStats) = (numFeatures, eps, momentum, trackRunningStats)
+        (self.name, self.ranks) = (name, ranks)
+        weight = affine ? Tensor.ones([numFeatures], dtype: dtype) : nil
+        bias = affine ? Tensor.zeros([numFeatures], dtype: dtype) : nil
+        weight?.requiresGrad = true
+        bias?.requiresGrad = true
+        runningMean = Tensor.zeros([numFeatures], dtype: dtype)
+        runningVar = Tensor.ones([numFeatures], dtype: dtype)
+        numBatchesTracked = Tensor.zeros([], dtype: .int64)
+    }
+
     /// PyTorch's state dict order; the running statistics are absent when they are not tracked.
-    var batchNormEntries: [(name: String, entry: ModuleEntry)] {
+    public var entries: [(name: String, entry: ModuleEntry)] {
         var found: [(name: String, entry: ModuleEntry)] = []
         if let weight { found.append(("weight", .parameter(weight))) }
         if let bias { found.append(("bias", .parameter(bias))) }
@@ -94,8 +117,13 @@ extension BatchNormLayer {
         return found
     }
 
-    /// Batch statistics in training (and always when statistics are not tracked), running ones in evaluation.
-    func batchNormForward(_ input: Tensor) -> Tensor {
+    /// `[N, C, *] → [N, C, *]` for the ranks the subclass accepts.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        require(ranks.contains(input.rank), "\(name): input \(input.shape) must have rank \(ranks.map(String.init).joined(separator: " or ")) ([N, C, …])")
+        return batchNormForward(input)
+    }
+
+    private func batchNormForward(_ input: Tensor) -> Tensor {
         require(input.shape[1] == numFeatures,
                      "BatchNorm: input \(input.shape) has \(input.shape[1]) channels, expected \(numFeatures)")
         var factor = momentum ?? 0
@@ -111,94 +139,24 @@ extension BatchNormLayer {
     }
 }
 
-/// Batch normalisation over `[N, C]` or `[N, C, L]`, as `nn.BatchNorm1d`.
-///
-/// Training normalises each channel with the batch's mean and biased variance and updates
-/// `running = (1 − momentum)·running + momentum·stat` (unbiased variance); evaluation uses the running values.
-/// - `weight` (γ): `[C]`, ones; `bias` (β): `[C]`, zeros.
-/// - Buffers: `runningMean` `[C]` zeros, `runningVar` `[C]` ones, `numBatchesTracked` int64 0-d, counting
-///   training forwards.
-public final class BatchNorm1d: Layer, ModeDependent, BatchNormLayer {
-    public let numFeatures: Int
-    public let eps: Double
-    /// The running-average factor; `nil` for a cumulative average over all batches, as in PyTorch.
-    public let momentum: Double?
-    public let trackRunningStats: Bool
-    public var weight: Tensor?
-    public var bias: Tensor?
-    @Buffer public var runningMean: Tensor
-    @Buffer public var runningVar: Tensor
-    @Buffer public var numBatchesTracked: Tensor
-    /// Training mode (batch statistics, running ones updated) or evaluation (running statistics); see `train()`/`eval()`.
-    public var isTraining = true
-
+/// Batch normalisation over `[N, C]` or `[N, C, L]`, as `nn.BatchNorm1d`. See `BatchNorm`.
+public final class BatchNorm1d: BatchNorm {
     /// - Parameters:
     ///   - numFeatures: `C`.
     ///   - affine: whether to learn `weight` and `bias`.
     ///   - trackRunningStats: whether to keep running statistics; without them evaluation also uses batch statistics.
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32) {
-        (self.numFeatures, self.eps, self.momentum, self.trackRunningStats) = (numFeatures, eps, momentum, trackRunningStats)
-        weight = affine ? Tensor.ones([numFeatures], dtype: dtype) : nil
-        bias = affine ? Tensor.zeros([numFeatures], dtype: dtype) : nil
-        weight?.requiresGrad = true
-        bias?.requiresGrad = true
-        runningMean = Tensor.zeros([numFeatures], dtype: dtype)
-        runningVar = Tensor.ones([numFeatures], dtype: dtype)
-        numBatchesTracked = Tensor.zeros([], dtype: .int64)
-    }
-
-    /// `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, leaving out what is absent.
-    public var entries: [(name: String, entry: ModuleEntry)] { batchNormEntries }
-
-    /// `[N, C] → [N, C]` or `[N, C, L] → [N, C, L]`.
-    public func callAsFunction(_ input: Tensor) -> Tensor {
-        require(input.rank == 2 || input.rank == 3, "BatchNorm1d: input \(input.shape) must be [N, C] or [N, C, L]")
-        return batchNormForward(input)
+        super.init(numFeatures, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats,
+                   dtype: dtype, name: "BatchNorm1d", ranks: [2, 3])
     }
 }
 
-/// Batch normalisation over `[N, C, H, W]`, as `nn.BatchNorm2d`: each channel over `N·H·W` elements.
-///
-/// - `weight` (γ): `[C]`, ones; `bias` (β): `[C]`, zeros.
-/// - Buffers: `runningMean` `[C]` zeros, `runningVar` `[C]` ones, `numBatchesTracked` int64 0-d.
-/// The state dict reads `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`.
-public final class BatchNorm2d: Layer, ModeDependent, BatchNormLayer {
-    public let numFeatures: Int
-    public let eps: Double
-    /// The running-average factor; `nil` for a cumulative average over all batches, as in PyTorch.
-    public let momentum: Double?
-    public let trackRunningStats: Bool
-    public var weight: Tensor?
-    public var bias: Tensor?
-    @Buffer public var runningMean: Tensor
-    @Buffer public var runningVar: Tensor
-    @Buffer public var numBatchesTracked: Tensor
-    /// Training mode (batch statistics, running ones updated) or evaluation (running statistics); see `train()`/`eval()`.
-    public var isTraining = true
-
-    /// - Parameters:
-    ///   - numFeatures: `C`.
-    ///   - affine: whether to learn `weight` and `bias`.
-    ///   - trackRunningStats: whether to keep running statistics; without them evaluation also uses batch statistics.
+/// Batch normalisation over `[N, C, H, W]`, as `nn.BatchNorm2d`: each channel over `N·H·W` elements. See `BatchNorm`.
+public final class BatchNorm2d: BatchNorm {
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32) {
-        (self.numFeatures, self.eps, self.momentum, self.trackRunningStats) = (numFeatures, eps, momentum, trackRunningStats)
-        weight = affine ? Tensor.ones([numFeatures], dtype: dtype) : nil
-        bias = affine ? Tensor.zeros([numFeatures], dtype: dtype) : nil
-        weight?.requiresGrad = true
-        bias?.requiresGrad = true
-        runningMean = Tensor.zeros([numFeatures], dtype: dtype)
-        runningVar = Tensor.ones([numFeatures], dtype: dtype)
-        numBatchesTracked = Tensor.zeros([], dtype: .int64)
-    }
-
-    /// `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, leaving out what is absent.
-    public var entries: [(name: String, entry: ModuleEntry)] { batchNormEntries }
-
-    /// `[N, C, H, W] → [N, C, H, W]`.
-    public func callAsFunction(_ input: Tensor) -> Tensor {
-        require(input.rank == 4, "BatchNorm2d: input \(input.shape) must be [N, C, H, W]")
-        return batchNormForward(input)
+        super.init(numFeatures, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats,
+                   dtype: dtype, name: "BatchNorm2d", ranks: [4])
     }
 }

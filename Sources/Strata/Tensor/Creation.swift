@@ -165,26 +165,7 @@ extension Tensor {
 
     private func copyValues() -> Tensor {
         let out = Tensor(uninitialized: shape, dtype: dtype)
-        guard count > 0 else { return out }
-        let (cshape, cstrides) = Shape.coalesce(shape, [strides, out.strides])
-        func run<T>(_: T.Type) {
-            let src = pointer(T.self), dst = out.pointer(T.self)
-            let n = cshape[cshape.count - 1]
-            let ss = cstrides[0][cstrides[0].count - 1], ds = cstrides[1][cstrides[1].count - 1]
-            Shape.forEachRow(cshape, cstrides) { offsets in
-                let s = src + offsets[0], d = dst + offsets[1]
-                if ss == 1 && ds == 1 {
-                    d.update(from: s, count: n)
-                } else {
-                    for i in 0..<n { d[i * ds] = s[i * ss] }
-                }
-            }
-        }
-        switch dtype.size {
-        case 1: run(UInt8.self)
-        case 4: run(UInt32.self)
-        default: run(UInt64.self)
-        }
+        out.assign(self)
         return out
     }
 

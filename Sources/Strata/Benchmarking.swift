@@ -1,0 +1,21 @@
+/// Hooks for the `dlbench` harness. Underscored: they exist to measure the library, not to build on.
+extension Strata {
+    /// `C ← A · B` by one raw `cblas_sgemm` into a preallocated `C`, bypassing `matmul`'s wrapper:
+    /// `[M, K] · [K, N] → [M, N]`, all three contiguous Float32 matrices.
+    ///
+    /// `dlbench` times this beside `matmul` in the same run to report the wrapper's overhead
+    /// (`raw_cblas_ratio`). It runs with OpenBLAS's thread count as `Strata.threads` set it, untouched
+    /// by any small-product policy of the kernel layer, so the ratio shows what that policy costs or saves.
+    public static func _rawSgemm(_ a: Tensor, _ b: Tensor, into c: Tensor) {
+        precondition(a.rank == 2 && b.rank == 2 && c.rank == 2 && a.shape[1] == b.shape[0]
+                     && c.shape == [a.shape[0], b.shape[1]],
+                     "_rawSgemm: shapes \(a.shape) · \(b.shape) → \(c.shape) do not match [M, K] · [K, N] → [M, N]")
+        precondition(a.dtype == .float32 && b.dtype == .float32 && c.dtype == .float32,
+                     "_rawSgemm: needs float32, got \(a.dtype), \(b.dtype), \(c.dtype)")
+        precondition(a.isContiguous && b.isContiguous && c.isContiguous,
+                     "_rawSgemm: operands of shapes \(a.shape), \(b.shape), \(c.shape) must be contiguous")
+        // [M, K] · [K, N] → [M, N]
+        BLAS.rawSgemm(m: a.shape[0], n: b.shape[1], k: a.shape[1],
+                      a: a.pointer(Float.self), b: b.pointer(Float.self), c: c.pointer(Float.self))
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+/// `dlbench`: runs the standard workloads of shared/bench/WORKLOADS.md and prints one JSON object per line,
+/// the fields of `reference_torch.py` with `"framework": "strata"` plus memory and workload-specific extras.
+@main
+struct DLBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlbench",
+        abstract: "Times Strata on the standard workloads; prints one JSON line per workload and mode.",
+        discussion: "Workloads: \(Registry.description). Run in release: swift run -c release dlbench.")
+
+    @Option(help: "Threads for OpenBLAS and Strata's own loops (default: Strata.threads).")
+    var threads: Int?
+
+    @Option(help: "Comma-separated workloads; see the list above.")
+    var only: String = Registry.defaultSelection
+
+    @Option(help: "Timed steps per workload (gemm times max(3, steps/4), as reference_torch.py).")
+    var steps: Int = Timing.defaultSteps
+
+    @Option(help: "Warm-up steps before timing.")
+    var warmup: Int = Timing.defaultWarmup
+
+    @Option(help: "Also write the JSON lines to this file (overwritten).")
+    var json: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
+        let unknown = names.filter { Registry.workload(named: $0) == nil }
+        guard unknown.isEmpty else {
+            throw ValidationError("unknown workload(s) \(unknown.joined(separator: ", ")) in --only; known: \(Registry.description)")
+        }
+    }
+
+    /// `--only` split into workload names, group names (`gemm`) expanded.
+    var names: [String] {
+        only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .flatMap { Registry.groups[$0] ?? [$0] }
+    }
+
+    func run() throws {
+        if let threads { Strata.threads = threads }
+        let timing = Timing(warmup: warmup, steps: steps)
+        var sink = try ReportSink(path: json)
+        for name in names {
+            for record in measure(Registry.workload(named: name)!, timing: timing, threads: Strata.threads) {
+                sink.emit(record)
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Strata
+
+/// One standard workload: its inputs are built when it is made, and each of its steps (train, infer)
+/// is timed and reported as one JSON line.
+struct Workload {
+    /// The name `--only` selects and the `workload` field reports, e.g. `gemm1024`.
+    let name: String
+    /// Samples per step: the `batch` field, and the numerator of `samples_per_s`.
+    let batch: Int
+    let steps: [Step]
+}
+
+/// One timed step of a workload.
+struct Step {
+    enum Mode: String { case train, infer }
+
+    let mode: Mode
+    /// Floating-point operations per step, counted as `reference_torch.py` counts them (`gflops` field).
+    let flops: Double
+    /// How many steps to time, given `--steps`: all of them unless a workload times fewer (gemm).
+    var timedSteps: (Int) -> Int = { $0 }
+    /// One step.
+    let run: () -> Void
+    /// A reference implementation of the same step, timed interleaved with `run` so that both see the same
+    /// machine load; reported as `"<name>_ratio": run time / baseline time`.
+    var baseline: (name: String, run: () -> Void)? = nil
+    /// Workload-specific fields computed from the median step time in seconds (e.g. `gb_per_s`).
+    var extras: (Double) -> [(String, JSONValue)] = { _ in [] }
+}
+
+/// What one step's timing found.
+struct Measurement {
+    /// Median step time, in seconds.
+    var seconds: Double
+    /// Median baseline time, in seconds, when the step has a baseline.
+    var baselineSeconds: Double?
+    /// Buffers the pool had to `malloc` during the timed steps, per step.
+    var allocationsPerStep: Double
+}
+
+extension Timing {
+    /// Times `step` (and its baseline, interleaved call by call, in alternating order) after the warm-up.
+    func measure(_ step: Step) -> Measurement {
+        let count = step.timedSteps(steps)
+        for _ in 0..<warmup {
+            step.run()
+            step.baseline?.run()
+        }
+        var times: [Double] = [], baselineTimes: [Double] = []
+        var allocations = 0
+        for i in 0..<count {
+            // Alternate which of the pair goes first: on a loaded machine the first call after a pause
+            // pays for waking OpenBLAS's worker thread, and that cost must not always land on one side.
+            let baselineFirst = i % 2 == 1
+            if baselineFirst, let baseline = step.baseline { baselineTimes.append(Self.seconds(baseline.run)) }
+            let before = Strata.memoryStatistics.allocations
+            times.append(Self.seconds(step.run))
+            allocations += Strata.memoryStatistics.allocations - before
+            if !baselineFirst, let baseline = step.baseline { baselineTimes.append(Self.seconds(baseline.run)) }
+        }
+        return Measurement(seconds: Self.median(times),
+                           baselineSeconds: baselineTimes.isEmpty ? nil : Self.median(baselineTimes),
+                           allocationsPerStep: Double(allocations) / Double(count))
+    }
+}
+
+/// Builds the workload, times each of its steps and returns one report line per step.
+func measure(_ make: () -> Workload, timing: Timing, threads: Int) -> [Record] {
+    // Start each workload from an empty pool and a fresh high-water mark, so its peak RSS is its own.
+    Strata.releaseCachedMemory()
+    resetPeakResident()
+    Strata.seed(0)
+    let workload = make()
+    return workload.steps.map { step in
+        let m = timing.measure(step)
+        var record = Record()
+        record.append("workload", .string(workload.name))
+        record.append("framework", .string("strata"))
+        record.append("threads", .int(threads))
+        record.append("batch", .int(workload.batch))
+        record.append("mode", .string(step.mode.rawValue))
+        record.append("step_ms", .double(rounded(m.seconds * 1e3, 3)))
+        record.append("samples_per_s", .double(rounded(Double(workload.batch) / m.seconds, 1)))
+        record.append("gflops", .double(rounded(step.flops / m.seconds / 1e9, 2)))
+        if let peak = peakResidentMegabytes() { record.append("peak_rss_mb", .double(rounded(peak, 1))) }
+        record.append("allocs_per_step", .double(rounded(m.allocationsPerStep, 2)))
+        if let baseline = step.baseline, let seconds = m.baselineSeconds {
+            record.append("\(baseline.name)_ratio", .double(rounded(m.seconds / seconds, 3)))
+        }
+        for (key, value) in step.extras(m.seconds) { record.append(key, value) }
+        return record
+    }
+}
