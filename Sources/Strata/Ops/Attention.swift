@@ -11,8 +11,8 @@ extension Tensor {
     ///
     /// - Parameters:
     ///   - mask: either a `.bool` mask, **true = attend** (PyTorch's SDPA convention), or a float mask added to
-    ///     the scaled scores (`-inf` forbids). Broadcastable to `[B…, L, S]`. Treated as a constant: no gradient
-    ///     flows to a float mask.
+    ///     the scaled scores (`-inf` forbids). Broadcastable to `[B…, L, S]`. A float mask that requires grad
+    ///     gets the gradient of the masked scores, `P∘(dP − Σ_j dP∘P)`, summed over broadcast dims, as in PyTorch.
     ///   - isCausal: also forbid key `j > i` for query `i` (the top-left aligned lower triangle, as PyTorch).
     ///   - dropout: probability of zeroing each attention weight after the softmax (survivors scaled by
     ///     `1/(1 − p)`), drawn from the global generator. Applied whenever `dropout > 0`, as the functional
@@ -58,6 +58,7 @@ extension Tensor {
         var batchShape = Shape.broadcast(Array(query.shape.dropLast(2)), Array(key.shape.dropLast(2)), op: op)
         batchShape = Shape.broadcast(batchShape, Array(value.shape.dropLast(2)), op: op)
         var maskView: Tensor?
+        var gradientMask: Tensor?      // the float mask, when a gradient flows to it
         if let mask {
             require(mask.dtype == .bool || mask.dtype.isFloatingPoint,
                     "\(op): mask must be bool or float, got \(mask.dtype) (shape \(mask.shape))")
@@ -67,6 +68,7 @@ extension Tensor {
             batchShape = Array(full.dropLast(2))
             let m = mask.dtype == .bool ? mask.detached() : mask.detached().to(dtype)
             maskView = m.expanded(to: full)
+            if mask.dtype != .bool && mask.isTracked { gradientMask = mask }
         }
         let scaleFactor = scale ?? (e > 0 ? 1 / Double(e).squareRoot() : 1)
         let (q, k, v) = (query.detached(), key.detached(), value.detached())
@@ -80,14 +82,20 @@ extension Tensor {
         let out = Tensor.gemm(weights, v.expanded(to: batchShape + [s, ev]))
         let needs = (query.isTracked, key.isTracked, value.isTracked)
         let (qShape, kShape, vShape) = (query.shape, key.shape, value.shape)
-        return differentiable(op, inputs: [query, key, value], output: out) { g in   // g: [B…, L, Ev]
+        let maskShape = gradientMask?.shape, maskDType = gradientMask?.dtype
+        let inputs = [query, key, value] + (gradientMask.map { [$0] } ?? [])
+        return differentiable(op, inputs: inputs, output: out) { g in   // g: [B…, L, Ev]
             let dV = needs.2 ? weights.transposed().matmul(g).sum(toShape: vShape) : nil      // Pᵀ·dO      [B…, S, Ev]
-            guard needs.0 || needs.1 else { return [nil, nil, dV] }
+            guard needs.0 || needs.1 || maskShape != nil else { return [nil, nil, dV] }
             let dP = g.matmul(v.transposed())                                              // dO·Vᵀ      [B…, L, S]
             let dS = softmaxScoresGradient(probabilities, dP, keep: keepMask, scale: scaleFactor)  // [B…, L, S]
+            // The mask is added after scaling, so its gradient is that of the scores without the scale factor.
+            let dMask = maskShape.map { shape in
+                softmaxScoresGradient(probabilities, dP, keep: keepMask, scale: 1).sum(toShape: shape).to(maskDType!)
+            }
             return [needs.0 ? dS.matmul(k).sum(toShape: qShape) : nil,                      // dS·K       [B…, L, E]
                     needs.1 ? dS.transposed().matmul(q).sum(toShape: kShape) : nil,         // dSᵀ·Q      [B…, S, E]
-                    dV]
+                    dV] + (dMask.map { [$0] } ?? [])
         }
     }
 
@@ -203,9 +211,9 @@ extension Tensor {
     }
 
     /// A PyTorch-style attention mask (`.bool`, **true = not allowed**, or float, added to the scores) as an
-    /// additive float mask of `dtype`: `-inf` where forbidden, `0` where allowed, floats passed through.
+    /// additive float mask of `dtype`: `-inf` where forbidden, `0` where allowed, floats passed through (with their gradient).
     static func additiveAttentionMask(_ mask: Tensor, dtype: DType) -> Tensor {
-        guard mask.dtype == .bool else { return mask.detached().to(dtype) }
+        guard mask.dtype == .bool else { return mask.to(dtype) }
         return Tensor.where(mask.detached(), Tensor.full([], -.infinity, dtype: dtype), Tensor.zeros([], dtype: dtype))
     }
 }
