@@ -5,9 +5,11 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "dltrain", targets: ["dltrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // OpenBLAS's cblas and LAPACKE. Imported only by Sources/Strata/Kernels/BLAS.swift (`make check-layers`).
@@ -32,6 +34,16 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
+        // The command-line trainer (issue 4): a thin layer over Sources/Strata/Training.
+        .executableTarget(
+            name: "dltrain",
+            dependencies: [
+                "Strata",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "StrataTests", dependencies: ["Strata"]),
+        // Runs the built `dltrain` binary as a process; depends on it so `swift test` builds it first.
+        .testTarget(name: "DLTrainTests", dependencies: ["dltrain"]),
     ]
 )
