@@ -43,7 +43,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StrataTests", dependencies: ["Strata"]),
-        // Runs the built `dltrain` binary as a process; depends on it so `swift test` builds it first.
-        .testTarget(name: "DLTrainTests", dependencies: ["dltrain"]),
+        // Runs the built `dltrain` binary as a process (`swift test` builds every product first).
+        .testTarget(name: "DLTrainTests", dependencies: ["Strata"]),
     ]
 )

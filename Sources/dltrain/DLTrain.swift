@@ -78,7 +78,7 @@ struct Train: ParsableCommand {
     @Option(help: "Weight decay (L2 for sgd/adam, decoupled for adamw; adamw defaults to 0.01).")
     var weightDecay: Double?
     @Option(help: "Learning-rate schedule: none|step|cosine|onecycle (stepped per batch).")
-    var schedule: ScheduleKind = .none
+    var schedule: ScheduleKind = .cosine
     @Option(help: "Fraction of the training split held out for validation after each epoch.")
     var valSplit: Double = 0
     @Option(help: "Random seed (weights, shuffling, augmentation, dropout, validation split).")

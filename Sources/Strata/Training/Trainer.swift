@@ -251,15 +251,21 @@ public final class Trainer {
     }
 
     /// Trains the rest of the current epoch, validates, writes a metrics row and the checkpoint.
+    ///
+    /// With `maxSteps`, stops after that many steps if the epoch is not over by then and returns `nil`
+    /// (the position is kept, so `makeCheckpoint()` then records a mid-epoch position).
     @discardableResult
-    public func trainEpoch() throws -> EpochSummary {
+    public func trainEpoch(maxSteps: Int? = nil) throws -> EpochSummary? {
         precondition(!isComplete, "Trainer.trainEpoch: all \(configuration.epochs) epochs are done")
         let epoch = state.epoch, batches = loader.batchesPerEpoch
         let start = DispatchTime.now().uptimeNanoseconds
         var samples = 0
         model.train()
         observer?(.epochStarted(epoch: epoch, epochs: configuration.epochs, batches: batches, startBatch: state.batch))
+        var stepsTaken = 0
         for batch in loader.batches(epoch: epoch, startingAt: state.batch) {
+            if let maxSteps, stepsTaken == maxSteps { return nil }
+            stepsTaken += 1
             optimizer.zeroGrad()
             let logits = model(batch.inputs)                 // [B, K]
             let loss = Loss.crossEntropy(logits, batch.labels)
@@ -324,7 +330,7 @@ public final class Trainer {
     public func fit() throws -> TrainingResult {
         let start = DispatchTime.now().uptimeNanoseconds
         var summaries: [EpochSummary] = []
-        while !isComplete { summaries.append(try trainEpoch()) }
+        while !isComplete { if let summary = try trainEpoch() { summaries.append(summary) } }
         let test = testSet.map { evaluate(model, on: $0, transforms: evaluationTransforms) }
         return TrainingResult(epochs: summaries, test: test, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
