@@ -214,4 +214,61 @@ private func temporaryDirectory() throws -> URL {
         let eval = try DLTrain.run(["eval", "--checkpoint", checkpoint.path, "--limit", "200", "--threads", "1"])
         #expect(eval.status == 0, "\(eval.stderr)")
     }
+
+    /// Whether `python3` can import torch (the PyTorch round trip runs only then).
+    static let torchAvailable: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import torch"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    /// Runs Tests/DLTrainTests/pytorch_interop.py with `arguments`; returns its standard output.
+    private func interop(_ arguments: [String]) throws -> String {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("pytorch_interop.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "pytorch_interop.py \(arguments)")
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test(.enabled(if: torchAvailable))
+    func checkpointsMoveToAndFromPyTorchWithStrictLoading() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mnist = EmbeddedData.mnistDirectory.path
+        // dltrain → PyTorch: the state dict loads with strict=True and gives dltrain's accuracy on the same images.
+        let checkpoint = directory.appendingPathComponent("mlp.safetensors").path
+        let train = try DLTrain.run(["train", "--limit", "1000", "--epochs", "1", "--threads", "1", "--log-every", "0", "--checkpoint", checkpoint])
+        #expect(train.status == 0, "\(train.stderr)")
+        let torchLine = try interop(["to-torch", checkpoint, mnist])
+        let eval = try DLTrain.run(["eval", "--checkpoint", checkpoint, "--limit", "1000", "--threads", "1"])
+        let torchAccuracy = Double(torchLine.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let strataAccuracy = Double(eval.stdout.split(separator: "\n")[1].split(separator: " ").last!.dropLast())! / 100
+        #expect(abs(torchAccuracy - strataAccuracy) < 0.0015, "torch \(torchAccuracy), dltrain \(strataAccuracy)")
+        // PyTorch → dltrain: a PyTorch model's state dict, saved with dltrain metadata, predicts the same probabilities.
+        for preset in ["cnn", "lstm"] {
+            let file = directory.appendingPathComponent("\(preset)-from-torch.safetensors").path
+            let torchOutput = try interop(["from-torch", file, preset, mnist])
+            let predict = try DLTrain.run(["predict", "--checkpoint", file, "--index", "0", "--threads", "1"])
+            #expect(predict.status == 0, "\(predict.stderr)")
+            func probabilities(_ text: String) -> [Double] {
+                guard let open = text.lastIndex(of: "["), let close = text.lastIndex(of: "]") else { return [] }
+                return text[text.index(after: open)..<close].split(separator: " ").compactMap { Double($0) }
+            }
+            let (expected, actual) = (probabilities(torchOutput), probabilities(predict.stdout))
+            #expect(expected.count == 10 && actual.count == 10)
+            #expect(zip(expected, actual).allSatisfy { abs($0 - $1) <= 0.00011 }, "\(preset): torch \(expected), dltrain \(actual)")
+        }
+    }
 }

@@ -3,17 +3,18 @@ import Strata
 import Testing
 
 /// A layer that passes its input through, except on call `poisonedCall` (from 1), where it returns NaNs and
-/// records the weights of `watched` as they are at that moment (before any update of that step).
+/// records `snapshot()` (the watched weights as they are then, before that step's update). The snapshot is a
+/// closure, not a module property, so the watched layer is not registered twice.
 private final class NaNInjector: Layer {
     let poisonedCall: Int
     var calls = 0
-    weak var watched: Linear?
+    var snapshot: () -> [Float] = { [] }
     var weightsAtPoison: [Float] = []
     init(poisonedCall: Int) { self.poisonedCall = poisonedCall }
     func callAsFunction(_ input: Tensor) -> Tensor {
         calls += 1
         guard calls == poisonedCall else { return input }
-        weightsAtPoison = watched?.weight.scalars(as: Float.self) ?? []
+        weightsAtPoison = snapshot()
         return input * Double.nan
     }
 }
@@ -171,8 +172,9 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         Strata.seed(5)
         let linear = Linear(784, 10)
         let injector = NaNInjector(poisonedCall: 3)
-        injector.watched = linear
+        injector.snapshot = { [unowned linear] in linear.weight.scalars(as: Float.self) }
         let model = Sequential { Flatten(); linear; injector }
+        #expect(model.parameters().count == 2)
         let trainer = try Trainer(configuration: quickConfiguration(limit: 256, epochs: 1), train: EmbeddedMNIST.train.get(),
                                   test: nil, model: model)
         let url = temporaryURL("nan.safetensors")
