@@ -109,6 +109,14 @@ struct Train: ParsableCommand {
         if let metrics, !["csv", "jsonl", "ndjson"].contains(URL(fileURLWithPath: metrics).pathExtension.lowercased()) {
             throw ValidationError("--metrics must end in .csv or .jsonl, got '\(metrics)'")
         }
+        for (flag, path) in [("--checkpoint", checkpoint), ("--metrics", metrics)] {
+            guard let path else { continue }
+            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                throw ValidationError("\(flag): directory '\(parent)' does not exist")
+            }
+        }
         if dataset != .mnist && data == nil && resume == nil {
             throw ValidationError("--dataset \(dataset.rawValue) needs --data DIR (only mnist is embedded)")
         }

@@ -81,6 +81,7 @@ private func temporaryDirectory() throws -> URL {
     @Test(arguments: [["train", "--bogus"], ["train", "--epochs", "0"], ["train", "--model", "resnet"],
                       ["train", "--lr", "-1"], ["train", "--val-split", "1.5"], ["train", "--metrics", "m.txt"],
                       ["train", "--dataset", "cifar10"], ["train", "--threads", "0"], ["predict", "--checkpoint", "x"],
+                      ["train", "--checkpoint", "/nonexistent/dir/ck.safetensors"],
                       ["eval"]])
     func badFlagsExitWithUsageStatus64(_ arguments: [String]) throws {
         let result = try DLTrain.run(arguments)
