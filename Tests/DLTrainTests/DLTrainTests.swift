@@ -58,6 +58,10 @@ enum DLTrain {
     }
 }
 
+extension Dictionary {
+    func mapKeys(_ transform: (Key) -> Key) -> [Key: Value] { Dictionary(uniqueKeysWithValues: map { (transform($0.key), $0.value) }) }
+}
+
 private func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("dltrain-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -182,6 +186,24 @@ private func temporaryDirectory() throws -> URL {
         let resumed = try DLTrain.run(["train", "--resume", checkpoint, "--epochs", "3", "--threads", "1", "--checkpoint", checkpoint])
         #expect(resumed.status == 0 && resumed.stdout.contains("epoch 3/3:") && !resumed.stdout.contains("epoch 1/3:"), "\(resumed.stderr)")
         #expect(try Checkpoint.read(from: URL(fileURLWithPath: checkpoint)).state.epoch == 3)
+    }
+
+    @Test func aResumedRunEndsBitIdenticalToAnUninterruptedOne() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (straight, split) = (directory.appendingPathComponent("straight.safetensors"), directory.appendingPathComponent("split.safetensors"))
+        // A constant rate, so the 1-epoch first half follows the same schedule as the 2-epoch run.
+        let common = ["--limit", "640", "--threads", "1", "--log-every", "0", "--schedule", "none", "--optimizer", "adam"]
+        #expect(try DLTrain.run(["train", "--epochs", "2", "--checkpoint", straight.path] + common).status == 0)
+        #expect(try DLTrain.run(["train", "--epochs", "1", "--checkpoint", split.path] + common).status == 0)
+        let resumed = try DLTrain.run(["train", "--resume", split.path, "--epochs", "2", "--threads", "1", "--checkpoint", split.path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let (a, b) = (try Checkpoint.read(from: straight), try Checkpoint.read(from: split))
+        #expect(a.state.epoch == 2 && b.state.epoch == 2 && a.state.globalStep == b.state.globalStep)
+        for (name, tensor) in a.modelState.merging(a.optimizerState.mapKeys { "opt." + $0 }, uniquingKeysWith: { x, _ in x }) {
+            let other = name.hasPrefix("opt.") ? b.optimizerState[String(name.dropFirst(4))] : b.modelState[name]
+            #expect(other.map { $0.toDoubles().map(\.bitPattern) == tensor.toDoubles().map(\.bitPattern) } == true, "\(name) differs")
+        }
     }
 
     @Test func aDivergingRunStopsWithOneLineNamingTheStepAndNoCheckpoint() throws {
