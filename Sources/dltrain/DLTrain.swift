@@ -59,17 +59,17 @@ struct Train: ParsableCommand {
             --checkpoint, --metrics, --log-every and --threads apply).
             """)
 
-    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: "|")).")
+    @Option(help: "The dataset.")
     var dataset: DatasetKind = .mnist
     @Option(help: ArgumentHelp("Dataset directory (default for mnist: the embedded copy).", valueName: "DIR"))
     var data: String?
-    @Option(help: "Model preset: \(ModelPreset.allCases.map(\.rawValue).joined(separator: "|")).")
+    @Option(help: "The model preset (PyTorch-compatible state-dict names).")
     var model: ModelPreset = .mlp
-    @Option(help: "Epochs to train.")
+    @Option(help: "Epochs to train (default: 3).")
     var epochs: Int?
     @Option(help: "Examples per batch.")
     var batchSize: Int = 64
-    @Option(help: "Optimizer: sgd|adam|adamw (default: sgd for mlp/cnn/cifar, adam for lstm/gru).")
+    @Option(help: "The optimizer (default: sgd for mlp/cnn/cifar, adam for lstm/gru).")
     var optimizer: OptimizerKind?
     @Option(help: "Learning rate (default: 0.05 for sgd, 0.001 for adam/adamw).")
     var lr: Double?
@@ -77,7 +77,7 @@ struct Train: ParsableCommand {
     var momentum: Double = 0.9
     @Option(help: "Weight decay (L2 for sgd/adam, decoupled for adamw; adamw defaults to 0.01).")
     var weightDecay: Double?
-    @Option(help: "Learning-rate schedule: none|step|cosine|onecycle (stepped per batch).")
+    @Option(help: "The learning-rate schedule, stepped per batch.")
     var schedule: ScheduleKind = .cosine
     @Option(help: "Fraction of the training split held out for validation after each epoch.")
     var valSplit: Double = 0
@@ -139,9 +139,8 @@ struct Train: ParsableCommand {
                 configuration.model = model
                 configuration.epochs = epochs ?? Self.defaultEpochs
                 configuration.batchSize = batchSize
-                let defaults = model.defaultOptimizer
-                configuration.optimizer = optimizer ?? defaults.kind
-                configuration.learningRate = lr ?? (configuration.optimizer == .sgd ? (optimizer == nil ? defaults.learningRate : 0.05) : 1e-3)
+                configuration.optimizer = optimizer ?? model.defaultOptimizer
+                configuration.learningRate = lr ?? (configuration.optimizer == .sgd ? 0.05 : 1e-3)
                 configuration.momentum = momentum
                 configuration.weightDecay = weightDecay ?? (configuration.optimizer == .adamw ? 0.01 : 0)
                 configuration.schedule = schedule

@@ -127,12 +127,12 @@ public enum ModelPreset: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// The optimizer settings the preset trains well with on MNIST (used when `--optimizer`/`--lr` are not given).
-    public var defaultOptimizer: (kind: OptimizerKind, learningRate: Double) {
+    /// The optimizer the preset trains well with (`dltrain` uses it when `--optimizer` is not given): SGD with
+    /// momentum for the feed-forward presets, Adam for the recurrent ones (WORKLOADS.md's choices).
+    public var defaultOptimizer: OptimizerKind {
         switch self {
-        case .mlp, .cnn: (.sgd, 0.05)
-        case .lstm, .gru: (.adam, 1e-3)
-        case .cifar: (.sgd, 0.05)
+        case .mlp, .cnn, .cifar: .sgd
+        case .lstm, .gru: .adam
         }
     }
 }

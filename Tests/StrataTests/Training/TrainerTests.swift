@@ -180,7 +180,7 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         let url = temporaryURL("nan.safetensors")
         trainer.checkpointURL = url
         do {
-            try trainer.fit()
+            _ = try trainer.fit()
             Issue.record("training went on past a NaN loss")
         } catch let error as TrainingError {
             guard case .nonFiniteLoss(let value, let epoch, let batch, let step) = error else {
