@@ -5,6 +5,7 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "dltrain", targets: ["dltrain"]),
         .executable(name: "dlbench", targets: ["dlbench"]),
     ],
     dependencies: [
@@ -34,6 +35,14 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
+        // The command-line trainer: a thin layer over Sources/Strata/Training.
+        .executableTarget(
+            name: "dltrain",
+            dependencies: [
+                "Strata",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The benchmark harness: the standard workloads of shared/bench/WORKLOADS.md, one JSON line each.
         .executableTarget(
             name: "dlbench",
@@ -43,5 +52,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StrataTests", dependencies: ["Strata"]),
+        // Runs the built `dltrain` binary as a process (`swift test` builds every product first).
+        // pytorch_interop.py moves checkpoints to and from PyTorch (run by the tests when torch is installed).
+        .testTarget(name: "DLTrainTests", dependencies: ["Strata"], exclude: ["pytorch_interop.py"]),
     ]
 )

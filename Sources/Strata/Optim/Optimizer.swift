@@ -70,7 +70,9 @@ public class Optimizer {
         for group in groups { for p in group.parameters { p.zeroGrad() } }
     }
 
-    /// One parameter's update; each optimizer overrides it.
+    /// One parameter's update; each optimizer overrides it. A generic method called through the class is not
+    /// specialised by the optimiser, so every override carries `@_specialize` for `Float` and `Double`:
+    /// without it the update loop runs as unspecialised generic code, several times slower.
     func update<T: FloatElement>(_: T.Type, parameter p: UnsafeMutablePointer<T>, grad g: UnsafeMutablePointer<T>,
                                  count: Int, group: ParameterGroup, state: ParameterState, like parameter: Tensor) {
         fatalError("\(Self.self) must override update")

@@ -22,6 +22,10 @@ public final class SGD: Optimizer {
         super.init(groups: groups)
     }
 
+    // Specialised for Float and Double: the call through the base class is dynamic, so without these the loop
+    // runs unspecialised generic arithmetic (one witness call per element).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     override func update<T: FloatElement>(_: T.Type, parameter p: UnsafeMutablePointer<T>, grad g: UnsafeMutablePointer<T>,
                                           count: Int, group: ParameterGroup, state: ParameterState, like parameter: Tensor) {
         let lr = T(group.learningRate), wd = T(group.weightDecay)

@@ -1,0 +1,337 @@
+import Foundation
+
+// Shapes: B = batch, K = classes. Inputs [B, C, H, W] float32, labels [B] int64, logits [B, K].
+
+/// Any dataset behind one concrete type, so a `DataLoader` can hold whichever dataset a run chose.
+public struct AnyDataset: Dataset {
+    /// The wrapped dataset.
+    public let base: any Dataset
+    /// Wraps `base`.
+    public init(_ base: any Dataset) { self.base = base }
+    public var count: Int { base.count }
+    public var exampleShape: [Int] { base.exampleShape }
+    public var classCount: Int { base.classCount }
+    public func label(at index: Int) -> Int { base.label(at: index) }
+    public func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int64>) {
+        base.gather(indices, inputs: inputs, labels: labels)
+    }
+}
+
+/// Loss, accuracy and confusion matrix of a model on a dataset.
+public struct Evaluation: Equatable, Sendable {
+    /// Mean cross-entropy per example.
+    public var loss: Double
+    /// The fraction of examples whose arg-max logit is the label.
+    public var accuracy: Double
+    /// Examples evaluated.
+    public var count: Int
+    /// `confusion[label][prediction]` counts examples (rows: true class, columns: predicted class).
+    public var confusion: [[Int]]
+
+    /// The matrix as aligned text: a header of predicted classes, then one row per true class.
+    public func confusionTable() -> String {
+        let k = confusion.count
+        let width = Swift.max(5, String(confusion.flatMap { $0 }.max() ?? 0).count + 1)
+        func pad(_ s: String) -> String { String(repeating: " ", count: Swift.max(0, width - s.count)) + s }
+        var lines = ["true\\pred" + (0..<k).map { pad(String($0)) }.joined()]
+        for (label, row) in confusion.enumerated() {
+            lines.append(String(repeating: " ", count: Swift.max(0, 9 - String(label).count)) + String(label) + row.map { pad(String($0)) }.joined())
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Evaluates `model` (in eval mode, without recording) on `dataset`, with `transforms` applied to each batch.
+public func evaluate(_ model: any Layer, on dataset: any Dataset, transforms: [any BatchTransform],
+                     batchSize: Int = 500) -> Evaluation {
+    let wasTraining = model.modules().contains { ($0 as? any ModeDependent)?.isTraining == true }
+    model.eval()
+    defer { if wasTraining { model.train() } }
+    let k = dataset.classCount
+    var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+    var lossSum = 0.0
+    let loader = DataLoader(AnyDataset(dataset), batchSize: batchSize, transforms: transforms, prefetch: 1)
+    withNoGrad {
+        for batch in loader.batches(epoch: 0) {
+            let logits = model(batch.inputs)  // [B, K]
+            lossSum += Loss.crossEntropy(logits, batch.labels, reduction: .sum).item()
+            let predictions = logits.argmax(dim: 1).scalars(as: Int64.self)
+            for (label, prediction) in zip(batch.labels.scalars(as: Int64.self), predictions) {
+                confusion[Int(label)][Int(prediction)] += 1
+            }
+        }
+    }
+    let n = dataset.count, correct = (0..<k).reduce(0) { $0 + confusion[$1][$1] }
+    return Evaluation(loss: n == 0 ? 0 : lossSum / Double(n), accuracy: n == 0 ? 0 : Double(correct) / Double(n),
+                      count: n, confusion: confusion)
+}
+
+/// The class probabilities `softmax(model(x))` `[B, K]` for raw inputs `[B, C, H, W]` in [0, 1], after
+/// `transforms` (the dataset's normalisation).
+public func predictProbabilities(_ model: any Layer, inputs: Tensor, transforms: [any BatchTransform]) -> [[Double]] {
+    model.eval()
+    var generator = RandomGenerator(seed: 0)
+    let x = transforms.reduce(inputs) { $1.apply($0, generator: &generator) }
+    let p = withNoGrad { model(x).softmax(dim: 1) }.toDoubles()
+    let k = p.count / Swift.max(1, inputs.shape[0])
+    return (0..<inputs.shape[0]).map { Array(p[$0 * k..<($0 + 1) * k]) }
+}
+
+/// Progress of one training step, for a progress display.
+public struct StepProgress: Sendable {
+    /// Epoch (from 0) and total epochs.
+    public var epoch: Int, epochs: Int
+    /// Batches done in this epoch (from 1) and batches per epoch.
+    public var batch: Int, batches: Int
+    /// Optimizer steps in the run.
+    public var globalStep: Int
+    /// Mean loss and accuracy over this epoch's batches so far.
+    public var loss: Double, accuracy: Double
+    /// Training throughput since the epoch (or resumption) began, and the estimated seconds left in the epoch.
+    public var samplesPerSecond: Double, secondsRemaining: Double
+    /// Whether this step is a `logEvery` boundary (a metrics row was written).
+    public var isLogStep: Bool
+}
+
+/// The outcome of one epoch.
+public struct EpochSummary: Sendable {
+    /// The epoch, from 0.
+    public var epoch: Int, epochs: Int
+    /// Mean training loss and accuracy over the epoch.
+    public var loss: Double, accuracy: Double
+    /// The validation result, when the run holds out a validation split.
+    public var validation: Evaluation?
+    /// Seconds the epoch took (this process's part of it, after a resume), and its training throughput.
+    public var seconds: Double, samplesPerSecond: Double
+    /// The learning rate at the epoch's end.
+    public var learningRate: Double
+}
+
+/// What a `Trainer` reports as it runs.
+public enum TrainingEvent: Sendable {
+    /// An epoch begins (at `startBatch` > 0 when resumed mid-epoch).
+    case epochStarted(epoch: Int, epochs: Int, batches: Int, startBatch: Int)
+    /// A step finished.
+    case step(StepProgress)
+    /// An epoch finished (after validation and before its checkpoint is written).
+    case epochEnded(EpochSummary)
+    /// A checkpoint was written.
+    case checkpointSaved(URL)
+}
+
+/// The result of `Trainer.fit()`.
+public struct TrainingResult: Sendable {
+    /// One summary per epoch trained by this call.
+    public var epochs: [EpochSummary]
+    /// The test-split evaluation, when a test set was given.
+    public var test: Evaluation?
+    /// Wall-clock seconds of the call.
+    public var seconds: Double
+}
+
+/// Trains a classifier with cross-entropy: epochs over a shuffled `DataLoader`, an optimizer and an optional
+/// schedule (stepped per batch), validation after each epoch, an atomic checkpoint after each epoch, and a
+/// test evaluation at the end.
+///
+/// Reproducible: `init` seeds the global generator with `configuration.seed` before building the model, the
+/// loader's order and augmentation are pure functions of (seed, epoch, batch), and a checkpoint stores the
+/// weights, optimizer state, generator state and position, so `resume(from:)` continues bit-identically
+/// (with `Strata.threads = 1`; more threads may reorder floating-point sums).
+///
+/// A NaN or infinite loss throws `TrainingError.nonFiniteLoss` before `backward()` and the optimizer step,
+/// so the weights stay those of the last good step and no checkpoint is written.
+public final class Trainer {
+    /// The run's settings.
+    public let configuration: TrainingConfiguration
+    /// The model trained.
+    public let model: any Layer
+    /// The optimizer over `model.trainableParameters()`.
+    public let optimizer: Optimizer
+    /// The schedule, stepped once per batch (`nil` for a constant rate).
+    public let schedule: LearningRateSchedule?
+    /// Shuffled training batches (with the dataset's training transforms).
+    public let loader: DataLoader<AnyDataset>
+    /// The held-out validation examples, if `validationSplit > 0`.
+    public let validationSet: AnyDataset?
+    /// The test examples evaluated at the end of `fit()`, if given.
+    public let testSet: AnyDataset?
+    /// Transforms applied to validation, test and prediction inputs (normalisation only).
+    public let evaluationTransforms: [any BatchTransform]
+    /// The position of the run.
+    public private(set) var state = TrainingState()
+    /// Written atomically after every epoch, when set.
+    public var checkpointURL: URL?
+    /// Receives a row every `logEvery` steps and one per epoch, when set.
+    public var metrics: MetricsWriter?
+    /// Called on every `TrainingEvent`.
+    public var observer: ((TrainingEvent) -> Void)?
+
+    /// A trainer for `configuration`'s preset on `train` (and `test`), or for `model` when given (tests).
+    ///
+    /// Seeds the global generator with `configuration.seed`, builds the model (unless given), takes the first
+    /// `limit` examples of `train` and `test`, and splits off the validation set.
+    /// - Throws: `TrainingError.invalidConfiguration` for out-of-range settings.
+    public init(configuration: TrainingConfiguration, train: any Dataset, test: (any Dataset)?, model: (any Layer)? = nil) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        Strata.seed(configuration.seed)
+        var trainSet = AnyDataset(train)
+        var testSet = test.map(AnyDataset.init)
+        if let limit = configuration.limit {
+            trainSet = AnyDataset(DatasetSubset(trainSet, indices: Array(0..<Swift.min(limit, trainSet.count))))
+            testSet = testSet.map { AnyDataset(DatasetSubset($0, indices: Array(0..<Swift.min(limit, $0.count)))) }
+        }
+        if configuration.validationSplit > 0 {
+            let (fit, held) = trainSet.randomSplit(validationFraction: configuration.validationSplit, seed: configuration.seed)
+            guard fit.count > 0 else {
+                throw TrainingError.invalidConfiguration("validation split \(configuration.validationSplit) leaves no training examples")
+            }
+            (trainSet, validationSet) = (AnyDataset(fit), held.count > 0 ? AnyDataset(held) : nil)
+        } else {
+            validationSet = nil
+        }
+        guard trainSet.count > 0 else { throw TrainingError.invalidConfiguration("the training set is empty") }
+        self.testSet = testSet
+        self.model = model ?? configuration.model.makeModel(inputShape: train.exampleShape, classCount: train.classCount)
+        optimizer = configuration.makeOptimizer(self.model.trainableParameters())
+        loader = DataLoader(trainSet, batchSize: configuration.batchSize, shuffle: true, seed: configuration.seed,
+                            transforms: configuration.dataset.trainingTransforms)
+        schedule = configuration.makeSchedule(optimizer, stepsPerEpoch: loader.batchesPerEpoch)
+        evaluationTransforms = [configuration.dataset.normalization]
+        state.random = Strata.randomState
+    }
+
+    /// A trainer for `configuration`, loading its dataset (train and test splits) from disk.
+    /// - Throws: `TrainingError` or `DatasetError` (a missing directory or file, a corrupt file).
+    public convenience init(configuration: TrainingConfiguration) throws {
+        try configuration.validate()
+        let directory = configuration.dataDirectory.map { URL(fileURLWithPath: $0) }
+        let train = try configuration.dataset.load(.train, directory: directory)
+        let test = try configuration.dataset.load(.test, directory: directory)
+        try self.init(configuration: configuration, train: train, test: test)
+    }
+
+    /// Whether every epoch has been trained.
+    public var isComplete: Bool { state.epoch >= configuration.epochs }
+
+    /// Restores the weights, optimizer state, generator state and position saved in `checkpoint`.
+    /// - Throws: `TrainingError.checkpointMismatch` when the weights or optimizer state do not fit; the
+    ///   trainer is unchanged then.
+    public func resume(from checkpoint: Checkpoint, url: URL) throws {
+        guard checkpoint.state.batch <= loader.batchesPerEpoch else {
+            throw TrainingError.checkpointMismatch(url, reason: "its position (batch \(checkpoint.state.batch)) is past the epoch's \(loader.batchesPerEpoch) batches")
+        }
+        do { try model.loadStateDict(checkpoint.modelState, strict: true) } catch {
+            throw TrainingError.checkpointMismatch(url, reason: "\(error)")
+        }
+        do { try optimizer.loadStateDict(checkpoint.optimizerState) } catch {
+            throw TrainingError.checkpointMismatch(url, reason: "\(error)")
+        }
+        state = checkpoint.state
+        schedule?.restore(stepCount: state.globalStep)
+        Strata.randomState = state.random
+    }
+
+    /// The checkpoint of the run as it stands.
+    public func makeCheckpoint() -> Checkpoint {
+        var saved = state
+        saved.random = Strata.randomState
+        return Checkpoint(configuration: configuration, state: saved, modelState: model.stateDict(),
+                          optimizerState: optimizer.stateDict(), inputShape: loader.dataset.exampleShape,
+                          classCount: loader.dataset.classCount)
+    }
+
+    /// Writes the checkpoint to `url` atomically, refusing if any weight is NaN or infinite.
+    public func saveCheckpoint(to url: URL) throws {
+        for (name, tensor) in model.stateDict() where tensor.dtype.isFloatingPoint {
+            if tensor.toDoubles().contains(where: { !$0.isFinite }) { throw TrainingError.nonFiniteWeights(name: name) }
+        }
+        try makeCheckpoint().write(to: url)
+        observer?(.checkpointSaved(url))
+    }
+
+    /// Trains the rest of the current epoch, validates, writes a metrics row and the checkpoint.
+    ///
+    /// With `maxSteps`, stops after that many steps if the epoch is not over by then and returns `nil`
+    /// (the position is kept, so `makeCheckpoint()` then records a mid-epoch position).
+    @discardableResult
+    public func trainEpoch(maxSteps: Int? = nil) throws -> EpochSummary? {
+        require(!isComplete, "Trainer.trainEpoch: all \(configuration.epochs) epochs are done")
+        let epoch = state.epoch, batches = loader.batchesPerEpoch
+        let start = DispatchTime.now().uptimeNanoseconds
+        var samples = 0
+        model.train()
+        observer?(.epochStarted(epoch: epoch, epochs: configuration.epochs, batches: batches, startBatch: state.batch))
+        var stepsTaken = 0
+        for batch in loader.batches(epoch: epoch, startingAt: state.batch) {
+            if let maxSteps, stepsTaken == maxSteps { return nil }
+            stepsTaken += 1
+            optimizer.zeroGrad()
+            let logits = model(batch.inputs)                 // [B, K]
+            let loss = Loss.crossEntropy(logits, batch.labels)
+            let value = loss.item()
+            guard value.isFinite else {
+                throw TrainingError.nonFiniteLoss(value: value, epoch: epoch, batch: batch.index, step: state.globalStep + 1)
+            }
+            loss.backward()
+            optimizer.step()
+            schedule?.step()
+
+            let n = batch.labels.count
+            let predictions = logits.detached().argmax(dim: 1).scalars(as: Int64.self)
+            let correct = zip(predictions, batch.labels.scalars(as: Int64.self)).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+            state.globalStep += 1
+            state.batch = batch.index + 1
+            state.lossSum += value * Double(n)
+            state.correct += correct
+            state.seen += n
+            samples += n
+
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let rate = seconds > 0 ? Double(samples) / seconds : 0
+            let isLog = configuration.logEvery > 0 && state.globalStep % configuration.logEvery == 0
+            let progress = StepProgress(
+                epoch: epoch, epochs: configuration.epochs, batch: state.batch, batches: batches, globalStep: state.globalStep,
+                loss: state.lossSum / Double(state.seen), accuracy: Double(state.correct) / Double(state.seen),
+                samplesPerSecond: rate,
+                secondsRemaining: rate > 0 ? Double(loader.dataset.count - Swift.min(loader.dataset.count, state.batch * configuration.batchSize)) / rate : 0,
+                isLogStep: isLog)
+            if isLog {
+                try metrics?.write(MetricsRow(kind: .step, epoch: epoch + 1, step: state.globalStep, loss: progress.loss,
+                                              accuracy: progress.accuracy, learningRate: optimizer.learningRate,
+                                              elapsed: elapsedSinceStart))
+            }
+            observer?(.step(progress))
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let validation = validationSet.map { evaluate(model, on: $0, transforms: evaluationTransforms) }
+        let summary = EpochSummary(
+            epoch: epoch, epochs: configuration.epochs,
+            loss: state.seen > 0 ? state.lossSum / Double(state.seen) : 0,
+            accuracy: state.seen > 0 ? Double(state.correct) / Double(state.seen) : 0,
+            validation: validation, seconds: seconds, samplesPerSecond: seconds > 0 ? Double(samples) / seconds : 0,
+            learningRate: optimizer.learningRate)
+        state.epoch += 1
+        state.batch = 0
+        (state.lossSum, state.correct, state.seen) = (0, 0, 0)
+        try metrics?.write(MetricsRow(kind: .epoch, epoch: epoch + 1, step: state.globalStep, loss: summary.loss,
+                                      accuracy: summary.accuracy, validationLoss: validation?.loss,
+                                      validationAccuracy: validation?.accuracy, learningRate: summary.learningRate,
+                                      elapsed: elapsedSinceStart))
+        observer?(.epochEnded(summary))
+        if let checkpointURL { try saveCheckpoint(to: checkpointURL) }
+        return summary
+    }
+
+    private let startTime = DispatchTime.now().uptimeNanoseconds
+    private var elapsedSinceStart: Double { Double(DispatchTime.now().uptimeNanoseconds - startTime) / 1e9 }
+
+    /// Trains the remaining epochs, then evaluates the test set (if any).
+    public func fit() throws -> TrainingResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var summaries: [EpochSummary] = []
+        while !isComplete { if let summary = try trainEpoch() { summaries.append(summary) } }
+        let test = testSet.map { evaluate(model, on: $0, transforms: evaluationTransforms) }
+        return TrainingResult(epochs: summaries, test: test, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+}

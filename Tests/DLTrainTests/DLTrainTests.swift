@@ -1,0 +1,297 @@
+import Foundation
+import Strata
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the `dltrain` binary built by SwiftPM: the test bundle lives in `.build/<triple>/<configuration>/`,
+/// and so does `dltrain` (`swift test` builds every product first).
+enum DLTrain {
+    static let binary: URL? = {
+        var candidates: [URL] = []
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("dltrain"))
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent("dltrain"))
+        candidates.append(bundleDirectory.appendingPathComponent("dltrain"))
+        candidates.append(bundleDirectory.deletingLastPathComponent().appendingPathComponent("dltrain"))
+        if let root = EmbeddedData.packageRoot {
+            for configuration in ["release", "debug"] {
+                candidates.append(root.appendingPathComponent(".build/\(configuration)/dltrain"))
+            }
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stderrLines: [Substring] { stderr.split(separator: "\n") }
+    }
+
+    /// Runs `dltrain arguments` to completion.
+    static func run(_ arguments: [String]) throws -> Output {
+        let process = try start(arguments)
+        let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
+        // Read both pipes before waiting so a chatty child never blocks on a full pipe.
+        nonisolated(unsafe) var errData = Data()
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Starts `dltrain arguments` with piped output.
+    static func start(_ arguments: [String]) throws -> Process {
+        let binary = try #require(binary, "dltrain was not built: run `swift build --product dltrain` (swift test builds it)")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        return process
+    }
+}
+
+extension Dictionary {
+    func mapKeys(_ transform: (Key) -> Key) -> [Key: Value] { Dictionary(uniqueKeysWithValues: map { (transform($0.key), $0.value) }) }
+}
+
+private func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("dltrain-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite struct DLTrainCLITests {
+    @Test func helpExitsZeroAndListsTheSubcommands() throws {
+        let top = try DLTrain.run(["--help"])
+        #expect(top.status == 0)
+        for name in ["train", "eval", "predict", "info"] { #expect(top.stdout.contains(name)) }
+        let train = try DLTrain.run(["train", "--help"])
+        #expect(train.status == 0)
+        for flag in ["--dataset", "--data", "--model", "--epochs", "--batch-size", "--optimizer", "--lr", "--momentum",
+                     "--weight-decay", "--schedule", "--val-split", "--seed", "--threads", "--checkpoint", "--resume",
+                     "--metrics", "--log-every", "--limit"] {
+            #expect(train.stdout.contains(flag), "train --help lacks \(flag)")
+        }
+    }
+
+    @Test(arguments: [["train", "--bogus"], ["train", "--epochs", "0"], ["train", "--model", "resnet"],
+                      ["train", "--lr", "-1"], ["train", "--val-split", "1.5"], ["train", "--metrics", "m.txt"],
+                      ["train", "--dataset", "cifar10"], ["train", "--threads", "0"], ["predict", "--checkpoint", "x"],
+                      ["train", "--checkpoint", "/nonexistent/dir/ck.safetensors"],
+                      ["eval"]])
+    func badFlagsExitWithUsageStatus64(_ arguments: [String]) throws {
+        let result = try DLTrain.run(arguments)
+        #expect(result.status == 64, "\(arguments): \(result.stderr)")
+    }
+
+    @Test func aMissingDatasetDirectoryFailsWithOneLineNamingIt() throws {
+        let result = try DLTrain.run(["train", "--data", "/nonexistent/strata-mnist", "--epochs", "1"])
+        #expect(result.status == 1)
+        #expect(result.stderrLines.count == 1 && result.stderr.hasPrefix("dltrain: error:"))
+        #expect(result.stderr.contains("/nonexistent/strata-mnist"))
+    }
+
+    @Test func aDirectoryWithoutTheFilesFailsNamingTheMissingFile() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try DLTrain.run(["train", "--data", directory.path, "--epochs", "1"])
+        #expect(result.status == 1 && result.stderrLines.count == 1)
+        #expect(result.stderr.contains("train-images-idx3-ubyte") && result.stderr.contains(directory.path))
+        // A corrupt images file: the error names it too.
+        try Data("not an idx file".utf8).write(to: directory.appendingPathComponent("train-images-idx3-ubyte"))
+        try Data("junk".utf8).write(to: directory.appendingPathComponent("train-labels-idx1-ubyte"))
+        let corrupt = try DLTrain.run(["train", "--data", directory.path, "--epochs", "1"])
+        #expect(corrupt.status == 1 && corrupt.stderrLines.count == 1 && corrupt.stderr.contains("train-"))
+    }
+
+    @Test func aCorruptCheckpointFailsWithOneLine() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let garbage = directory.appendingPathComponent("garbage.safetensors")
+        try Data([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 1, 2, 3]).write(to: garbage)
+        for command in [["eval", "--checkpoint", garbage.path], ["predict", "--checkpoint", garbage.path, "--index", "0"],
+                        ["train", "--resume", garbage.path], ["info", garbage.path],
+                        ["eval", "--checkpoint", directory.appendingPathComponent("absent.safetensors").path]] {
+            let result = try DLTrain.run(command)
+            #expect(result.status == 1, "\(command)")
+            #expect(result.stderrLines.count == 1 && result.stderr.hasPrefix("dltrain: error:"), "\(command): \(result.stderr)")
+        }
+        // A valid safetensors file without dltrain metadata.
+        let plain = directory.appendingPathComponent("plain.safetensors")
+        try Safetensors.save(["w": Tensor.zeros([2])], to: plain)
+        let result = try DLTrain.run(["eval", "--checkpoint", plain.path])
+        #expect(result.status == 1 && result.stderrLines.count == 1 && result.stderr.contains("not a usable dltrain checkpoint"))
+    }
+
+    @Test func trainEvalPredictAndInfoOnATinyRun() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoint = directory.appendingPathComponent("mlp.safetensors").path
+        let metrics = directory.appendingPathComponent("metrics.csv").path
+        let train = try DLTrain.run(["train", "--limit", "1000", "--epochs", "2", "--batch-size", "50", "--threads", "1",
+                                     "--log-every", "10", "--checkpoint", checkpoint, "--metrics", metrics, "--val-split", "0.1"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let lines = train.stdout.split(separator: "\n")
+        // Piped: plain step lines every 10 steps, one summary line per epoch, then test accuracy and wall time.
+        #expect(lines.filter { $0.hasPrefix("epoch 1/2 step") }.count == 1)  // 18 steps per epoch: step 10 only
+        #expect(lines.filter { $0.hasPrefix("epoch 2/2:") && $0.contains("val_acc") }.count == 1)
+        #expect(!train.stdout.contains("\r"))
+        #expect(lines.contains { $0.hasPrefix("test: loss") && $0.contains("accuracy") })
+        #expect(lines.last?.hasPrefix("wall time:") == true)
+        #expect(try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").count == 1 + 3 + 2)
+
+        let eval = try DLTrain.run(["eval", "--checkpoint", checkpoint, "--limit", "500", "--threads", "1"])
+        #expect(eval.status == 0 && eval.stdout.contains("accuracy") && eval.stdout.contains("true\\pred"), "\(eval.stderr)")
+
+        // Test image 0 (a 7) as a binary PGM, and as an ASCII one.
+        let test = try MNIST(directory: EmbeddedData.mnistDirectory, split: .test)
+        let bytes = test.example(at: 0).input.scalars(as: Float.self).map { UInt8(($0 * 255).rounded()) }
+        let p5 = directory.appendingPathComponent("seven.pgm"), p2 = directory.appendingPathComponent("seven-ascii.pgm")
+        try (Data("P5\n28 28\n255\n".utf8) + Data(bytes)).write(to: p5)
+        try Data(("P2\n28 28\n255\n" + bytes.map(String.init).joined(separator: " ") + "\n").utf8).write(to: p2)
+        let predict = try DLTrain.run(["predict", "--checkpoint", checkpoint, p5.path, p2.path, "--index", "0"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let predictions = predict.stdout.split(separator: "\n")
+        #expect(predictions.count == 3 && predictions.allSatisfy { $0.contains(": 7 (") })
+
+        let ppm = directory.appendingPathComponent("colour.ppm")
+        try (Data("P6 28 28 255\n".utf8) + Data(repeating: 0, count: 28 * 28 * 3)).write(to: ppm)
+        let wrongShape = try DLTrain.run(["predict", "--checkpoint", checkpoint, ppm.path])
+        #expect(wrongShape.status == 1 && wrongShape.stderrLines.count == 1 && wrongShape.stderr.contains("colour.ppm"))
+        let badIndex = try DLTrain.run(["predict", "--checkpoint", checkpoint, "--index", "10000"])
+        #expect(badIndex.status == 1 && badIndex.stderr.contains("10000"))
+
+        let info = try DLTrain.run(["info", checkpoint])
+        #expect(info.status == 0 && info.stdout.contains("1.weight  float32  [512, 784]") && info.stdout.contains("strata.model: mlp"))
+        let dataInfo = try DLTrain.run(["info", EmbeddedData.mnistDirectory.path])
+        #expect(dataInfo.status == 0 && dataInfo.stdout.contains("train: 60000 examples") && dataInfo.stdout.contains("test: 10000 examples"))
+
+        // A checkpoint whose metadata names a model its weights do not fit.
+        var saved = try Checkpoint.read(from: URL(fileURLWithPath: checkpoint))
+        saved.configuration.model = .cnn
+        let mismatched = directory.appendingPathComponent("mismatch.safetensors")
+        try saved.write(to: mismatched)
+        let mismatch = try DLTrain.run(["eval", "--checkpoint", mismatched.path])
+        #expect(mismatch.status == 1 && mismatch.stderrLines.count == 1 && mismatch.stderr.contains("does not fit"))
+
+        // Resuming a finished run with more epochs continues it.
+        let resumed = try DLTrain.run(["train", "--resume", checkpoint, "--epochs", "3", "--threads", "1", "--checkpoint", checkpoint])
+        #expect(resumed.status == 0 && resumed.stdout.contains("epoch 3/3:") && !resumed.stdout.contains("epoch 1/3:"), "\(resumed.stderr)")
+        #expect(try Checkpoint.read(from: URL(fileURLWithPath: checkpoint)).state.epoch == 3)
+    }
+
+    @Test func aResumedRunEndsBitIdenticalToAnUninterruptedOne() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (straight, split) = (directory.appendingPathComponent("straight.safetensors"), directory.appendingPathComponent("split.safetensors"))
+        // A constant rate, so the 1-epoch first half follows the same schedule as the 2-epoch run.
+        let common = ["--limit", "640", "--threads", "1", "--log-every", "0", "--schedule", "none", "--optimizer", "adam"]
+        #expect(try DLTrain.run(["train", "--epochs", "2", "--checkpoint", straight.path] + common).status == 0)
+        #expect(try DLTrain.run(["train", "--epochs", "1", "--checkpoint", split.path] + common).status == 0)
+        let resumed = try DLTrain.run(["train", "--resume", split.path, "--epochs", "2", "--threads", "1", "--checkpoint", split.path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let (a, b) = (try Checkpoint.read(from: straight), try Checkpoint.read(from: split))
+        #expect(a.state.epoch == 2 && b.state.epoch == 2 && a.state.globalStep == b.state.globalStep)
+        for (name, tensor) in a.modelState.merging(a.optimizerState.mapKeys { "opt." + $0 }, uniquingKeysWith: { x, _ in x }) {
+            let other = name.hasPrefix("opt.") ? b.optimizerState[String(name.dropFirst(4))] : b.modelState[name]
+            #expect(other.map { $0.toDoubles().map(\.bitPattern) == tensor.toDoubles().map(\.bitPattern) } == true, "\(name) differs")
+        }
+    }
+
+    @Test func aDivergingRunStopsWithOneLineNamingTheStepAndNoCheckpoint() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoint = directory.appendingPathComponent("nan.safetensors")
+        let result = try DLTrain.run(["train", "--limit", "2000", "--epochs", "1", "--lr", "1e30", "--threads", "1",
+                                      "--checkpoint", checkpoint.path])
+        #expect(result.status == 1 && result.stderrLines.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("loss became") && result.stderr.contains("at step"))
+        #expect(!FileManager.default.fileExists(atPath: checkpoint.path))
+    }
+
+    @Test func killingARunMidTrainingLeavesALoadableCheckpoint() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoint = directory.appendingPathComponent("crash.safetensors")
+        // ~0.2 s epochs: a checkpoint write every epoch, so the kill often lands during one.
+        let process = try DLTrain.start(["train", "--limit", "1000", "--epochs", "200", "--log-every", "0", "--threads", "1",
+                                         "--checkpoint", checkpoint.path])
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline && process.isRunning { usleep(2000) }
+        #expect(FileManager.default.fileExists(atPath: checkpoint.path))
+        usleep(useconds_t(300_000 + Int.random(in: 0..<400_000)))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let saved = try Checkpoint.read(from: checkpoint)
+        #expect(saved.state.epoch >= 1 && saved.state.batch == 0)
+        _ = try saved.makeModel(url: checkpoint)
+        let eval = try DLTrain.run(["eval", "--checkpoint", checkpoint.path, "--limit", "200", "--threads", "1"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+    }
+
+    /// Whether `python3` can import torch (the PyTorch round trip runs only then).
+    static let torchAvailable: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import torch"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    /// Runs Tests/DLTrainTests/pytorch_interop.py with `arguments`; returns its standard output.
+    private func interop(_ arguments: [String]) throws -> String {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("pytorch_interop.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "pytorch_interop.py \(arguments)")
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test(.enabled(if: torchAvailable))
+    func checkpointsMoveToAndFromPyTorchWithStrictLoading() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mnist = EmbeddedData.mnistDirectory.path
+        // dltrain → PyTorch: the state dict loads with strict=True and gives dltrain's accuracy on the same images.
+        let checkpoint = directory.appendingPathComponent("mlp.safetensors").path
+        let train = try DLTrain.run(["train", "--limit", "1000", "--epochs", "1", "--threads", "1", "--log-every", "0", "--checkpoint", checkpoint])
+        #expect(train.status == 0, "\(train.stderr)")
+        let torchLine = try interop(["to-torch", checkpoint, mnist])
+        let eval = try DLTrain.run(["eval", "--checkpoint", checkpoint, "--limit", "1000", "--threads", "1"])
+        let torchAccuracy = Double(torchLine.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let strataAccuracy = Double(eval.stdout.split(separator: "\n")[1].split(separator: " ").last!.dropLast())! / 100
+        #expect(abs(torchAccuracy - strataAccuracy) < 0.0015, "torch \(torchAccuracy), dltrain \(strataAccuracy)")
+        // PyTorch → dltrain: a PyTorch model's state dict, saved with dltrain metadata, predicts the same probabilities.
+        for preset in ["cnn", "lstm"] {
+            let file = directory.appendingPathComponent("\(preset)-from-torch.safetensors").path
+            let torchOutput = try interop(["from-torch", file, preset, mnist])
+            let predict = try DLTrain.run(["predict", "--checkpoint", file, "--index", "0", "--threads", "1"])
+            #expect(predict.status == 0, "\(predict.stderr)")
+            func probabilities(_ text: String) -> [Double] {
+                guard let open = text.lastIndex(of: "["), let close = text.lastIndex(of: "]") else { return [] }
+                return text[text.index(after: open)..<close].split(separator: " ").compactMap { Double($0) }
+            }
+            let (expected, actual) = (probabilities(torchOutput), probabilities(predict.stdout))
+            #expect(expected.count == 10 && actual.count == 10)
+            #expect(zip(expected, actual).allSatisfy { abs($0 - $1) <= 0.00011 }, "\(preset): torch \(expected), dltrain \(actual)")
+        }
+    }
+}
