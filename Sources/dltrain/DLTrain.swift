@@ -65,6 +65,8 @@ struct Train: ParsableCommand {
     var data: String?
     @Option(help: "The model preset (PyTorch-compatible state-dict names).")
     var model: ModelPreset = .mlp
+    @Option(help: ArgumentHelp("A model described as a JSON graph of layers (Docs/ModelSpec.md); replaces --model.", valueName: "PATH"))
+    var modelFile: String?
     @Option(help: "Epochs to train (default: 3).")
     var epochs: Int?
     @Option(help: "Examples per batch.")
@@ -93,6 +95,8 @@ struct Train: ParsableCommand {
     var logEvery: Int = 100
     @Option(help: "Use only the first N training and test examples, for quick runs.")
     var limit: Int?
+    @Option(help: ArgumentHelp("Draw loss and accuracy per epoch into this SVG file, rewritten after every epoch.", valueName: "PATH.svg"))
+    var plot: String?
     @OptionGroup var common: CommonOptions
 
     static let defaultEpochs = 3
@@ -109,7 +113,11 @@ struct Train: ParsableCommand {
         if let metrics, !["csv", "jsonl", "ndjson"].contains(URL(fileURLWithPath: metrics).pathExtension.lowercased()) {
             throw ValidationError("--metrics must end in .csv or .jsonl, got '\(metrics)'")
         }
-        for (flag, path) in [("--checkpoint", checkpoint), ("--metrics", metrics)] {
+        if let plot, URL(fileURLWithPath: plot).pathExtension.lowercased() != "svg" {
+            throw ValidationError("--plot must end in .svg, got '\(plot)'")
+        }
+        if modelFile != nil && resume != nil { throw ValidationError("--model-file cannot be combined with --resume (the checkpoint holds the model)") }
+        for (flag, path) in [("--checkpoint", checkpoint), ("--metrics", metrics), ("--plot", plot)] {
             guard let path else { continue }
             let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false
@@ -137,6 +145,12 @@ struct Train: ParsableCommand {
             } else {
                 configuration.dataset = dataset
                 configuration.model = model
+                configuration.modelSpec = try modelFile.map { path in
+                    let url = URL(fileURLWithPath: path)
+                    let spec = try ModelSpec.load(from: url)  // fails here, naming the file, node and field
+                    _ = try spec.build(inputShape: dataset.exampleShape)
+                    return try String(contentsOf: url, encoding: .utf8)
+                }
                 configuration.epochs = epochs ?? Self.defaultEpochs
                 configuration.batchSize = batchSize
                 configuration.optimizer = optimizer ?? model.defaultOptimizer
@@ -156,10 +170,16 @@ struct Train: ParsableCommand {
             if let checkpoint { trainer.checkpointURL = URL(fileURLWithPath: checkpoint) }
             if let metrics { trainer.metrics = try MetricsWriter(url: URL(fileURLWithPath: metrics), append: resume != nil) }
             let printer = ProgressPrinter()
-            trainer.observer = printer.handle
+            let plotter = plot.map { PlotRecorder(url: URL(fileURLWithPath: $0), title: "\(configuration.modelName) on \(configuration.dataset.rawValue)") }
+            var plotError: (any Error)?
+            trainer.observer = { event in
+                printer.handle(event)
+                guard let plotter, case .epochEnded(let summary) = event else { return }
+                do { try plotter.record(summary) } catch { plotError = plotError ?? error }
+            }
 
             let c = configuration
-            var header = "dltrain: \(c.model.rawValue) on \(c.dataset.rawValue): \(trainer.loader.dataset.count) training"
+            var header = "dltrain: \(c.modelName) on \(c.dataset.rawValue): \(trainer.loader.dataset.count) training"
             if let v = trainer.validationSet { header += " / \(v.count) validation" }
             if let t = trainer.testSet { header += " / \(t.count) test" }
             header += " examples, \(c.epochs) epochs, batch \(c.batchSize), \(c.optimizer.rawValue) lr \(c.learningRate)"
@@ -169,6 +189,7 @@ struct Train: ParsableCommand {
             if trainer.isComplete { printer.emit("the checkpoint's run is already complete (\(c.epochs) epochs); nothing to train") }
 
             let result = try trainer.fit()
+            if let plotError { throw plotError }
             if let test = result.test {
                 printer.emit(String(format: "test: loss %.4f  accuracy %.2f%% (%d images)", test.loss, 100 * test.accuracy, test.count))
             }
@@ -205,7 +226,7 @@ struct Eval: ParsableCommand {
             var test: any Dataset = try kind.load(.test, directory: directory)
             if let limit { test = DatasetSubset(AnyDataset(test), indices: Array(0..<min(limit, test.count))) }
             let result = evaluate(model, on: test, transforms: [kind.normalization])
-            say("\(saved.configuration.model.rawValue) on \(kind.rawValue) test split (\(result.count) images)")
+            say("\(saved.configuration.modelName) on \(kind.rawValue) test split (\(result.count) images)")
             say(String(format: "loss %.4f  accuracy %.2f%%", result.loss, 100 * result.accuracy))
             say("confusion matrix (rows: true class, columns: predicted class):")
             say(result.confusionTable())
@@ -268,16 +289,34 @@ struct Predict: ParsableCommand {
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe a dataset directory (counts, shapes, classes) or a checkpoint (tensors, shapes, dtypes, metadata).")
+        abstract: "Describe a dataset directory (counts, shapes, classes), a checkpoint (tensors, shapes, dtypes, metadata) or a model (layers, parameters, FLOPs per sample).")
 
     @Argument(help: "A dataset directory or a .safetensors checkpoint.")
-    var path: String
-    @Option(help: "The dataset kind of a directory (default: detected from its file names).")
+    var path: String?
+    @Option(help: "The dataset kind of a directory, or the input a model is described for (default: detected; mnist).")
     var dataset: DatasetKind?
+    @Option(help: "Describe this model preset instead of a path.")
+    var model: ModelPreset?
+    @Option(help: ArgumentHelp("Describe the model in this JSON spec instead of a path.", valueName: "PATH"))
+    var modelFile: String?
+
+    func validate() throws {
+        if [path != nil, model != nil, modelFile != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of PATH, --model or --model-file")
+        }
+    }
 
     func run() throws {
         try reportingErrors {
-            let url = URL(fileURLWithPath: path)
+            let kind = dataset ?? .mnist
+            if let model {
+                return describeModel(model.makeModel(inputShape: kind.exampleShape, classCount: kind.classCount), "\(model.rawValue) preset for \(kind.rawValue)", kind)
+            }
+            if let modelFile {
+                let graph = try ModelSpec.load(from: URL(fileURLWithPath: modelFile)).build(inputShape: kind.exampleShape)
+                return describeModel(graph, modelFile, kind)
+            }
+            let url = URL(fileURLWithPath: path!)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
                 throw TrainingError.invalidConfiguration("'\(url.path)': no such file or directory")
@@ -301,6 +340,11 @@ struct Info: ParsableCommand {
             say("    label counts: " + set.labelCounts().enumerated().map { "\($0.offset):\($0.element)" }.joined(separator: " "))
         }
         if kind != .cifar100 { say("  classes: " + kind.classNames.joined(separator: ", ")) }
+    }
+
+    func describeModel(_ model: any Layer, _ name: String, _ kind: DatasetKind) {
+        say("\(name), input \(kind.exampleShape):")
+        say(ModelSummary(model, inputShape: kind.exampleShape).description)
     }
 
     func describeCheckpoint(_ url: URL) throws {

@@ -85,7 +85,8 @@ private func temporaryDirectory() throws -> URL {
     @Test(arguments: [["train", "--bogus"], ["train", "--epochs", "0"], ["train", "--model", "resnet"],
                       ["train", "--lr", "-1"], ["train", "--val-split", "1.5"], ["train", "--metrics", "m.txt"],
                       ["train", "--dataset", "cifar10"], ["train", "--threads", "0"], ["predict", "--checkpoint", "x"],
-                      ["train", "--checkpoint", "/nonexistent/dir/ck.safetensors"],
+                      ["train", "--checkpoint", "/nonexistent/dir/ck.safetensors"], ["train", "--plot", "curves.png"],
+                      ["train", "--model-file", "m.json", "--resume", "c.safetensors"], ["info"], ["info", "--model", "mlp", "x"],
                       ["eval"]])
     func badFlagsExitWithUsageStatus64(_ arguments: [String]) throws {
         let result = try DLTrain.run(arguments)
@@ -129,6 +130,61 @@ private func temporaryDirectory() throws -> URL {
         try Safetensors.save(["w": Tensor.zeros([2])], to: plain)
         let result = try DLTrain.run(["eval", "--checkpoint", plain.path])
         #expect(result.status == 1 && result.stderrLines.count == 1 && result.stderr.contains("not a usable dltrain checkpoint"))
+    }
+
+    @Test func aModelFileTrainsAndItsCheckpointRebuildsTheGraph() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("net.json"), checkpoint = directory.appendingPathComponent("net.safetensors")
+        try Data("""
+            {"nodes": [{"op": "flatten"}, {"name": "hidden", "op": "linear", "in_features": 784, "out_features": 32},
+                       {"op": "relu"}, {"name": "out", "op": "linear", "in_features": 32, "out_features": 10}]}
+            """.utf8).write(to: spec)
+        let plot = directory.appendingPathComponent("curves.svg")
+        let train = try DLTrain.run(["train", "--model-file", spec.path, "--limit", "600", "--epochs", "2", "--threads", "1",
+                                     "--log-every", "0", "--checkpoint", checkpoint.path, "--plot", plot.path])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.hasPrefix("dltrain: model-file on mnist"))
+        // The plot is rewritten after every epoch; after two it holds both epochs' markers.
+        let svg = try String(contentsOf: plot, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+        #expect(svg.contains("Epoch") && svg.contains("Loss"))
+        let names = try SafetensorsFile.read(from: checkpoint).tensors.keys.filter { !$0.hasPrefix("__") }.sorted()
+        #expect(names == ["hidden.bias", "hidden.weight", "out.bias", "out.weight"])
+        // eval rebuilds the graph from the spec text stored in the checkpoint, without the file.
+        try FileManager.default.removeItem(at: spec)
+        let eval = try DLTrain.run(["eval", "--checkpoint", checkpoint.path, "--limit", "200", "--threads", "1"])
+        #expect(eval.status == 0 && eval.stdout.hasPrefix("model-file on mnist"), "\(eval.stderr)")
+    }
+
+    @Test func aBadModelFileFailsWithOneLineNamingTheFileAndNode() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("bad.json")
+        try Data(#"{"nodes": [{"op": "flatten"}, {"name": "fc", "op": "linear", "in_features": 100, "out_features": 10}]}"#.utf8).write(to: spec)
+        let result = try DLTrain.run(["train", "--model-file", spec.path, "--epochs", "1"])
+        #expect(result.status == 1 && result.stderrLines.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("bad.json") && result.stderr.contains("fc"))
+        // A spec whose output does not match the dataset's classes.
+        try Data(#"{"nodes": [{"op": "flatten"}, {"op": "linear", "in_features": 784, "out_features": 3}]}"#.utf8).write(to: spec)
+        let classes = try DLTrain.run(["train", "--model-file", spec.path, "--epochs", "1", "--limit", "100"])
+        #expect(classes.status == 1 && classes.stderrLines.count == 1 && classes.stderr.contains("10 classes"), "\(classes.stderr)")
+    }
+
+    @Test func infoDescribesPresetsWithParametersAndFLOPs() throws {
+        let cnn = try DLTrain.run(["info", "--model", "cnn"])
+        #expect(cnn.status == 0, "\(cnn.stderr)")
+        // reference_torch.py's cnn: MACs (28·28·32·25 + 14·14·64·25·32 + 3136·512 + 512·10) × 2.
+        #expect(cnn.stdout.contains("Parameters: 1,663,370") && cnn.stdout.contains("FLOPs per sample: 24,546,304"))
+        let vit = try DLTrain.run(["info", "--model", "transformer"])
+        #expect(vit.status == 0, "\(vit.stderr)")
+        #expect(vit.stdout.contains("FLOPs per sample: 4,854,016"), "\(vit.stdout)")
+    }
+
+    @Test func theTransformerPresetTrains() throws {
+        let result = try DLTrain.run(["train", "--model", "transformer", "--limit", "256", "--epochs", "1", "--threads", "1", "--log-every", "0"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("transformer on mnist") && result.stdout.contains("adamw"))
     }
 
     @Test func trainEvalPredictAndInfoOnATinyRun() throws {

@@ -134,7 +134,7 @@ public struct Checkpoint {
     /// The preset model the checkpoint describes, with its weights loaded (strictly) and in evaluation mode.
     /// - Throws: `TrainingError.checkpointMismatch` (wrapping the `StateDictError`) when the weights do not fit.
     public func makeModel(url: URL) throws -> any Layer {
-        let model = configuration.model.makeModel(inputShape: inputShape, classCount: classCount)
+        let model = try configuration.makeModel(inputShape: inputShape, classCount: classCount)
         do { try model.loadStateDict(modelState, strict: true) } catch {
             throw TrainingError.checkpointMismatch(url, reason: "\(error)")
         }

@@ -25,8 +25,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var dataset: DatasetKind = .mnist
     /// Its directory; `nil` means the embedded MNIST.
     public var dataDirectory: String? = nil
-    /// The architecture.
+    /// The architecture, unless `modelSpec` is set.
     public var model: ModelPreset = .mlp
+    /// A model described in JSON (`dltrain train --model-file`, see Docs/ModelSpec.md); overrides `model`.
+    /// The text itself is kept, so a checkpoint rebuilds the model without the original file.
+    public var modelSpec: String? = nil
     /// Total epochs of the run.
     public var epochs: Int = 3
     /// Examples per training batch.
@@ -64,6 +67,23 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         guard validationSplit >= 0, validationSplit < 1 else { throw fail("validation split must be in [0, 1), got \(validationSplit)") }
         guard limit.map({ $0 >= 1 }) ?? true else { throw fail("limit must be at least 1, got \(limit!)") }
         guard logEvery >= 0 else { throw fail("log interval must be non-negative, got \(logEvery)") }
+    }
+
+    /// How the model is named in messages: the preset, or `model-file` for a JSON spec.
+    public var modelName: String { modelSpec == nil ? model.rawValue : "model-file" }
+
+    /// A freshly initialised model for samples of `inputShape` and `classCount` classes: the spec's graph when
+    /// `modelSpec` is set, else the preset.
+    /// - Throws: `ModelSpecError` for an invalid spec, `TrainingError.invalidConfiguration` when the spec's
+    ///   output is not `[classCount]` logits.
+    public func makeModel(inputShape: [Int], classCount: Int) throws -> any Layer {
+        guard let modelSpec else { return model.makeModel(inputShape: inputShape, classCount: classCount) }
+        let graph = try ModelSpec.parse(Data(modelSpec.utf8), file: "model spec").build(inputShape: inputShape)
+        let output = graph.nodes.last?.outputShape ?? [1] + inputShape
+        guard output == [1, classCount] else {
+            throw TrainingError.invalidConfiguration("the model spec's output per sample is \(Array(output.dropFirst())), but the dataset has \(classCount) classes")
+        }
+        return graph
     }
 
     /// The optimizer over `parameters`, with this configuration's rate, momentum and decay.

@@ -324,3 +324,33 @@ extension LayerNorm: FLOPCounting, ShapePreservingLayer {}
 extension GroupNorm: FLOPCounting, ShapePreservingLayer {}
 extension BatchNorm1d: FLOPCounting, ShapePreservingLayer {}
 extension BatchNorm2d: FLOPCounting, ShapePreservingLayer {}
+
+extension TransformerEncoderLayer: FLOPCounting {
+    /// Self-attention and the feed-forward network over `T` tokens of width `E` (`[B, T, E]` batch-first):
+    /// the q/k/v projection `2·T·E·3E`, `Q·Kᵀ` and `P·V` `2·2·T·T·E`, the output projection `2·T·E·E`,
+    /// and the two feed-forward products `2·2·T·E·F`.
+    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
+        guard inputShape.count == 3, inputShape[2] == selfAttn.embedDim else { return nil }
+        let tokens = selfAttn.batchFirst ? inputShape[1] : inputShape[0]
+        let batch = selfAttn.batchFirst ? inputShape[0] : inputShape[1]
+        let (e, f) = (selfAttn.embedDim, linear1.weight.shape[0])
+        let perSequence = 2 * tokens * e * 3 * e + 4 * tokens * tokens * e + 2 * tokens * e * e + 4 * tokens * e * f
+        return (batch * perSequence, inputShape)
+    }
+}
+
+extension VisionTransformer: FLOPCounting {
+    /// The patch embedding, every encoder layer over the patches plus the class token, and the head.
+    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
+        guard inputShape.count == 4, inputShape[1] == channels, inputShape[2] == imageSize, inputShape[3] == imageSize else { return nil }
+        let batch = inputShape[0], patches = (imageSize / patchSize) * (imageSize / patchSize)
+        let width = patchEmbed.weight.shape[0]
+        var total = patchEmbed.flops(inputShape: [batch, patches, channels * patchSize * patchSize])!.flops
+        for layer in encoder.layers {
+            guard let counted = layer.flops(inputShape: [batch, patches + 1, width]) else { return nil }
+            total += counted.flops
+        }
+        total += head.flops(inputShape: [batch, width])!.flops
+        return (total, [batch, head.weight.shape[0]])
+    }
+}

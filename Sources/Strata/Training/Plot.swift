@@ -306,3 +306,22 @@ private struct SVGBuilder {
         return out
     }
 }
+
+/// Keeps a run's per-epoch history and rewrites its SVG plot after every epoch (`dltrain train --plot`).
+public final class PlotRecorder {
+    public let url: URL
+    public let title: String
+    public private(set) var history = TrainingHistory(epochs: [])
+
+    public init(url: URL, title: String) {
+        (self.url, self.title) = (url, title)
+    }
+
+    /// Adds `summary` as the next epoch and writes the plot (atomically).
+    public func record(_ summary: EpochSummary) throws {
+        history.epochs.append(EpochRecord(epoch: summary.epoch + 1, trainLoss: summary.loss, trainAccuracy: summary.accuracy,
+                                          validationLoss: summary.validation?.loss, validationAccuracy: summary.validation?.accuracy,
+                                          learningRate: summary.learningRate, seconds: summary.seconds))
+        try SVGPlot.write(history, title: title, to: url)
+    }
+}

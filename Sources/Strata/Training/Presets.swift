@@ -87,6 +87,9 @@ public enum ModelPreset: String, CaseIterable, Codable, Sendable {
     /// MaxPool 2) with 32, 64, 128 channels, Flatten, Linear(128·⌊H/8⌋·⌊W/8⌋, 256), ReLU, Dropout(0.5),
     /// Linear(256, K) — one flat `nn.Sequential`, so names run `0.weight` … `24.weight`.
     case cifar
+    /// A small vision transformer (`VisionTransformer`): 7×7 patches for 28×28 images (8×8 for 32×32), a class
+    /// token, 4 pre-norm GELU encoder layers of width 64 with 4 heads and a feed-forward width of 128.
+    case transformer
 
     /// A freshly initialised model for inputs `[B] + inputShape` (`[C, H, W]`) and `classCount` classes.
     /// Parameters are drawn from the global generator (`Strata.seed` makes them reproducible).
@@ -124,15 +127,19 @@ public enum ModelPreset: String, CaseIterable, Codable, Sendable {
             }
             layers += [Flatten(), Linear(128 * (h / 8) * (w / 8), 256), ReLU(), Dropout(p: 0.5), Linear(256, classCount)]
             return Sequential(layers)
+        case .transformer:
+            require(h == w, "ModelPreset.transformer: images must be square, got \(inputShape)")
+            return VisionTransformer(imageSize: h, patchSize: h % 7 == 0 ? 7 : 8, channels: c, classes: classCount)
         }
     }
 
     /// The optimizer the preset trains well with (`dltrain` uses it when `--optimizer` is not given): SGD with
-    /// momentum for the feed-forward presets, Adam for the recurrent ones (WORKLOADS.md's choices).
+    /// momentum for the feed-forward presets, Adam for the recurrent ones (WORKLOADS.md's choices), AdamW for the transformer.
     public var defaultOptimizer: OptimizerKind {
         switch self {
         case .mlp, .cnn, .cifar: .sgd
         case .lstm, .gru: .adam
+        case .transformer: .adamw
         }
     }
 }

@@ -192,7 +192,7 @@ public final class Trainer {
         }
         guard trainSet.count > 0 else { throw TrainingError.invalidConfiguration("the training set is empty") }
         self.testSet = testSet
-        self.model = model ?? configuration.model.makeModel(inputShape: train.exampleShape, classCount: train.classCount)
+        self.model = try model ?? configuration.makeModel(inputShape: train.exampleShape, classCount: train.classCount)
         optimizer = configuration.makeOptimizer(self.model.trainableParameters())
         loader = DataLoader(trainSet, batchSize: configuration.batchSize, shuffle: true, seed: configuration.seed,
                             transforms: configuration.dataset.trainingTransforms)
