@@ -51,7 +51,7 @@ struct CommonOptions: ParsableArguments {
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a model preset on a dataset.",
+        abstract: "Train a model preset (or a JSON model spec) on a dataset.",
         discussion: """
             Checkpoints (--checkpoint) are safetensors files written atomically after every epoch; their model \
             tensors carry PyTorch state-dict names. --resume continues a run from a checkpoint exactly where it \
@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
     var epochs: Int?
     @Option(help: "Examples per batch.")
     var batchSize: Int = 64
-    @Option(help: "The optimizer (default: sgd for mlp/cnn/cifar, adam for lstm/gru).")
+    @Option(help: "The optimizer (default: sgd for mlp/cnn/cifar, adam for lstm/gru, adamw for transformer).")
     var optimizer: OptimizerKind?
     @Option(help: "Learning rate (default: 0.05 for sgd, 0.001 for adam/adamw).")
     var lr: Double?
