@@ -151,6 +151,38 @@ private func swapped(_ x: Tensor) -> Tensor { x.rank >= 2 ? x.transposed() : x }
         expectGradcheck([randomInput([])], "logSoftmax 0-d") { $0[0].logSoftmax(dim: 0) + $0[0] }
     }
 
+    @Test func unaryOpsOnZeroDZeroSizeSizeOneAndTransposedGradcheck() {
+        let ops: [(String, (Tensor) -> Tensor)] = [
+            ("neg", { -$0 }), ("exp", { $0.exp() }), ("log", { $0.abs().log() }), ("sqrt", { $0.abs().sqrt() }),
+            ("abs", { $0.abs() }), ("clamp", { $0.clamp(min: -0.5, max: 0.5) }), ("pow", { $0.pow(3) }),
+            ("relu", { $0.relu() }), ("leakyRelu", { $0.leakyRelu(negativeSlope: 0.1) }), ("tanh", { $0.tanh() }),
+            ("sigmoid", { $0.sigmoid() }), ("gelu", { $0.gelu() }), ("gelu tanh", { $0.gelu(approximate: .tanh) }),
+            ("silu", { $0.silu() }),
+        ]
+        for (name, op) in ops {
+            for shape in [[], [0, 3], [1, 4], [3, 2]] {
+                expectGradcheck([randomInput(shape)], name) { op(swapped($0[0])) }
+            }
+        }
+    }
+
+    @Test func lossesOnZeroDAndZeroSizeGradcheck() {
+        for shape in [[], [0, 3], [2, 1]] {
+            let target = randomInput(shape, seed: 9)
+            expectGradcheck([randomInput(shape), target], "mse") { Loss.mse(swapped($0[0]), swapped($0[1]), reduction: .sum) }
+            expectGradcheck([randomInput(shape), target], "l1") { Loss.l1(swapped($0[0]), swapped($0[1]), reduction: .sum) }
+            expectGradcheck([randomInput(shape), target], "smoothL1") { Loss.smoothL1($0[0], $0[1], beta: 0.3, reduction: .sum) }
+            expectGradcheck([randomInput(shape), target], "huber") { Loss.huber($0[0], $0[1], delta: 0.3, reduction: .sum) }
+            expectGradcheck([randomInput(shape), randomInput(shape, seed: 9, in: 0...1)], "bce") {
+                Loss.binaryCrossEntropyWithLogits($0[0], $0[1], reduction: .sum)
+            }
+        }
+        // crossEntropy on an empty batch with sum reduction is 0 and its gradient is empty.
+        expectGradcheck([randomInput([0, 4])], "crossEntropy empty batch") {
+            Loss.crossEntropy($0[0], Tensor.zeros([0], dtype: .int64), reduction: .sum)
+        }
+    }
+
     // MARK: Functional layers
 
     @Test func linearGradcheck() {
@@ -238,6 +270,15 @@ private func swapped(_ x: Tensor) -> Tensor { x.rank >= 2 ? x.transposed() : x }
         }
         let message = String(decoding: freed?.standardErrorContent ?? [], as: UTF8.self)
         #expect(message.contains("already freed") && message.contains("retainGraph"), "\(message)")
+        // A seed of another dtype would leave a float64 gradient on a float32 leaf (an optimizer then reads
+        // its buffer as Float); backward refuses it.
+        let wrongDType = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let x = Tensor([Float(1), 2])
+            x.requiresGrad = true
+            x.backward(seed: Tensor([1.0, 1.0]))
+        }
+        let dtypeText = String(decoding: wrongDType?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(dtypeText.contains("backward: seed") && dtypeText.contains("float64") && dtypeText.contains("float32"), "\(dtypeText)")
         let untracked = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             Tensor([1.0]).backward()
         }
