@@ -8,9 +8,13 @@ import Testing
 // copy, a scratch buffer) and never uses `t` afterwards lets ARC release `t` in optimised builds while the
 // pointer is still read or written; the buffer goes back to the pool and another thread takes it at once.
 // Each test below drives one such path (a strided input, so the copy is really made) while a background
-// thread keeps taking buffers of the same size from the pool and filling them with NaN or -1. In debug
-// builds lifetimes are not shortened and these tests pass either way; in `swift test -c release` they fail
-// without the `withExtendedLifetime` fixes.
+// thread keeps taking buffers of the same size from the pool and filling them with NaN or -1, so a buffer
+// returned early would be overwritten while the kernel still reads it.
+//
+// Honest status: with Swift 6.3 in `-c release` these tests also passed with the fixes removed (lexical
+// lifetimes plus the raw-pointer accesses acting as deinit barriers kept the tensors alive in practice).
+// The language does not promise that, which is why Docs/AddingAnOp.md asks for `withExtendedLifetime`;
+// these tests pin the strided and scratch-buffer paths so that a future optimiser change shows up here.
 
 /// Stop signal for the churn thread.
 private final class StopFlag: Sendable {
