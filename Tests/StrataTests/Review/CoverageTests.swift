@@ -308,6 +308,19 @@ private func swapped(_ x: Tensor) -> Tensor { x.rank >= 2 ? x.transposed() : x }
         }
     }
 
+    @Test func copyIntoAnExpandedViewIsRefused() async {
+        // Writing [1, 2, 3] into a [3]-expanded 1-element view would race threads on one location.
+        let refused = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            Tensor.zeros([1]).expanded(to: [3]).copy(from: Tensor([Float(1), 2, 3]))
+        }
+        let text = String(decoding: refused?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("copy") && text.contains("[3]"), "\(text)")
+        // Broadcasting the other way round (source expanded into a dense destination) is fine.
+        let dense = Tensor.zeros([2, 3])
+        dense.copy(from: Tensor([Float(1), 2, 3]))
+        expectClose(dense, [1, 2, 3, 1, 2, 3])
+    }
+
     @Test func shapeMismatchMessagesNameTheOpAndBothShapes() async {
         let add = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([2, 3]) + Tensor.zeros([4])
