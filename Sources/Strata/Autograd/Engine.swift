@@ -74,7 +74,8 @@ extension Tensor {
             require(count == 1, "backward: a seed gradient is needed for a non-scalar output of shape \(shape)")
             return Tensor.ones(shape, dtype: dtype)
         }()
-        require(seed.shape == shape, "backward: seed shape \(seed.shape) differs from output shape \(shape)")
+        require(seed.shape == shape && seed.dtype == dtype,
+                "backward: seed \(seed.shape) (\(seed.dtype)) differs from output \(shape) (\(dtype)) in shape or dtype")
 
         let order = topologicalOrder()
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]

@@ -27,6 +27,7 @@ public struct Normalize: BatchTransform {
         require(inputs.dtype == .float32 && inputs.rank >= 2 && inputs.shape[1] == mean.count,
                      "Normalize: expected float32 [B, \(mean.count), …], got \(inputs.dtype) \(inputs.shape)")
         let x = inputs.contiguousData()
+        defer { withExtendedLifetime(x) {} }   // x may be a fresh copy read only through src
         let out = Tensor(uninitialized: x.shape, dtype: .float32)
         let (batch, channels) = (x.shape[0], x.shape[1])
         let plane = channels == 0 || batch == 0 ? 0 : x.count / (batch * channels)
@@ -57,6 +58,7 @@ public struct RandomCrop: BatchTransform {
     public func apply(_ inputs: Tensor, generator: inout RandomGenerator) -> Tensor {
         require(inputs.dtype == .float32 && inputs.rank == 4, "RandomCrop: expected float32 [B, C, H, W], got \(inputs.dtype) \(inputs.shape)")
         let x = inputs.contiguousData()
+        defer { withExtendedLifetime(x) {} }   // x may be a fresh copy read only through src
         let out = Tensor.zeros(x.shape, dtype: .float32)
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let src = x.pointer(Float.self), dst = out.pointer(Float.self)
@@ -92,6 +94,7 @@ public struct RandomHorizontalFlip: BatchTransform {
     public func apply(_ inputs: Tensor, generator: inout RandomGenerator) -> Tensor {
         require(inputs.dtype == .float32 && inputs.rank == 4, "RandomHorizontalFlip: expected float32 [B, C, H, W], got \(inputs.dtype) \(inputs.shape)")
         let x = inputs.contiguousData()
+        defer { withExtendedLifetime(x) {} }   // x may be a fresh copy read only through src
         let out = Tensor(uninitialized: x.shape, dtype: .float32)
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let sampleSize = channels * height * width

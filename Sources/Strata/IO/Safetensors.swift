@@ -98,6 +98,7 @@ public struct SafetensorsFile {
             try output.write(header)
             for (_, tensor) in ordered {
                 let dense = tensor.contiguousData()
+                defer { withExtendedLifetime(dense) {} }   // a fresh copy for a strided tensor, read only through the raw buffer
                 let size = dense.dtype.size
                 try output.write(UnsafeRawBufferPointer(start: dense.storage.base + dense.offset * size,
                                                         count: dense.count * size))

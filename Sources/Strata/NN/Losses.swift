@@ -117,7 +117,7 @@ public enum Loss {
         let safeTargets = Tensor.where(kept, targets, Tensor.zeros([], dtype: .int64))
         let picked = logProbabilities.gather(dim: 1, index: safeTargets.unsqueezed(1)).squeezed(1)  // [N]
         let w = weight.map { $0.indexSelect(dim: 0, index: safeTargets) } ?? Tensor.ones([targets.count], dtype: logProbabilities.dtype)
-        require(weight == nil || weight!.shape == [classes], "nll: weight \(weight!.shape) must be [\(classes)]")
+        require(weight == nil || weight!.shape == [classes], "nll: weight \(weight!.shape) must be [\(classes)] for input \(logProbabilities.shape)")
         let sampleWeight = w * kept.to(logProbabilities.dtype)
         let losses = -picked * sampleWeight
         return reduce(losses, reduction, denominator: sampleWeight.sum())

@@ -14,7 +14,7 @@ extension Tensor {
                      "linear: bias \(bias!.shape) does not match weight \(weight.shape)")
         let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
         let leading = Array(input.shape.dropLast())
-        let x = input.detached().reshaped([-1, inFeatures]).contiguousData()   // [N, I]
+        let x = input.detached().reshaped([leading.reduce(1, *), inFeatures]).contiguousData()   // [N, I] (no -1: I may be 0)
         let w = weight.detached().contiguousData()                              // [O, I]
         let b = bias?.detached().contiguousData()                               // [O]
         let rows = x.shape[0]

@@ -133,6 +133,7 @@ struct ConvGeometry {
         let (k, l, og) = (groupRows, outPlane, groupOutChannels)
         guard batch > 0 && outChannels > 0 && l > 0 else { return }
         let scratch = keep == nil && !isPointwise ? Tensor(uninitialized: [columnRows, l], dtype: T.dtype) : nil
+        defer { withExtendedLifetime(scratch) {} }   // the last batch's gemm still reads the columns
         for n in 0..<batch {
             let x = image + n * channels * imagePlane
             let columns: UnsafePointer<T>
@@ -169,6 +170,7 @@ struct ConvGeometry {
         let (k, l, og) = (groupRows, outPlane, groupOutChannels)
         guard batch > 0 && channels > 0 && imagePlane > 0 else { return }
         let scratch = isPointwise ? nil : Tensor(uninitialized: [columnRows, l], dtype: T.dtype)
+        defer { withExtendedLifetime(scratch) {} }   // the last batch's gemm still reads the columns
         for n in 0..<batch {
             let x = image + n * channels * imagePlane
             if let bias {
@@ -204,6 +206,7 @@ struct ConvGeometry {
         dW.update(repeating: 0, count: outChannels * k)
         guard batch > 0 && og > 0 && k > 0 && l > 0 else { return }
         let scratch = keptColumns == nil && !isPointwise ? Tensor(uninitialized: [columnRows, l], dtype: T.dtype) : nil
+        defer { withExtendedLifetime(scratch) {} }   // the last batch's gemm still reads the columns
         for n in 0..<batch {
             let columns: UnsafePointer<T>
             if let keptColumns {
@@ -391,6 +394,7 @@ extension Tensor {
             var dx: Tensor?, dW: Tensor?
             func run<T: FloatElement>(_: T.Type) {
                 let kept = needsInputGradient && needsWeightGradient ? geometry.columnsToKeep(dtype: gc.dtype) : nil
+                defer { withExtendedLifetime(kept) {} }   // weightGradient reads it through a raw pointer
                 if needsInputGradient {   // dx = W ⋆ g   [N, C_in, H, W]
                     let d = Tensor(uninitialized: x.shape, dtype: x.dtype)
                     geometry.correlate(image: gc.pointer(T.self), weight: wt.pointer(T.self), bias: nil,

@@ -164,6 +164,7 @@ extension Tensor {
         if isRowIndex && index.shape == source.shape {
             // One index per row: add source row (a, j) of [outer, k, inner] to output row (a, idx[j]) of [outer, n, inner].
             let dense = source.contiguousData()
+            defer { withExtendedLifetime(dense) {} }   // a fresh copy when source is strided, read only through src
             let src = dense.pointer(T.self)
             let outer = Shape.count(Array(out.shape[..<d])), inner = Shape.count(Array(out.shape[(d + 1)...]))
             guard inner > 0 else { return }
@@ -229,6 +230,7 @@ extension Tensor {
         let distinct = Tensor(storage: index.storage, shape: distinctShape, strides: index.strides,
                               offset: index.offset, dtype: .int64)
         let dense = distinct.contiguousData()
+        defer { withExtendedLifetime(dense) {} }   // a fresh copy when index is strided, read only through p
         let p = dense.pointer(Int64.self)
         for i in 0..<dense.count where p[i] < 0 || p[i] >= bound {
             fatalError("\(op): index \(p[i]) out of range 0..<\(bound) for dim \(dim) of shape \(shape)")

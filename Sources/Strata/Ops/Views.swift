@@ -120,6 +120,9 @@ extension Tensor {
     /// Overwrites this tensor's elements with `source`'s (broadcast to this shape, converted to this dtype),
     /// in place and off the tape, as PyTorch's `copy_` under `no_grad`.
     public func copy(from source: Tensor) {
+        // Several elements sharing one location (an expanded view) would be written by racing threads.
+        require(!zip(shape, strides).contains { $0 > 1 && $1 == 0 },
+                "copy: destination of shape \(shape) (strides \(strides)) has elements sharing memory; source shape \(source.shape)")
         assign(source.to(dtype))
     }
 

@@ -56,6 +56,7 @@ public class Optimizer {
                 states[ObjectIdentifier(parameter)] = state
                 state.step += 1
                 let g = grad.contiguousData()
+                defer { withExtendedLifetime(g) {} }   // a fresh copy when grad is strided, read only through its pointer
                 switch parameter.dtype {
                 case .float32: update(Float.self, parameter: parameter.pointer(), grad: g.pointer(), count: parameter.count, group: group, state: state, like: parameter)
                 case .float64: update(Double.self, parameter: parameter.pointer(), grad: g.pointer(), count: parameter.count, group: group, state: state, like: parameter)

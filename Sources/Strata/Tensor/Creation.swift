@@ -147,6 +147,7 @@ extension Tensor {
     public func scalars<T: TensorScalar>(as type: T.Type = T.self) -> [T] {
         require(T.dtype == dtype, "scalars: asked for \(T.dtype) from a \(dtype) tensor")
         let c = contiguousData()
+        defer { withExtendedLifetime(c) {} }   // c may be a fresh copy that only the raw pointer reads
         return Array(UnsafeBufferPointer(start: c.pointer(T.self), count: c.count))
     }
 
