@@ -46,7 +46,7 @@ bench: setup check-layers
 	@bin="$$($(SWIFT) build -c release --show-bin-path)/dlbench"; \
 	$$bin --info; echo; \
 	if python3 -c "import torch" 2>/dev/null; then torch=1; \
-	  python3 -c "import torch; print('PyTorch', torch.__version__, '|', torch.__config__.parallel_info().splitlines()[0])"; \
+	  python3 -c "import torch; print('PyTorch', torch.__version__, '| MKL:', torch.backends.mkl.is_available(), '| oneDNN:', torch.backends.mkldnn.is_available())"; \
 	else torch=0; echo "make bench: python3 cannot import torch; printing Strata's figures only."; fi; \
 	for t in 2 1; do \
 	  echo "== strata, $$t thread(s)"; \
