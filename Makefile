@@ -36,5 +36,28 @@ test: setup check-layers
 demo: setup
 	$(SWIFT) run -c release dltrain train
 
+# Release build, then dlbench and (when torch imports) bench/torch_reference.py interleaved at 2 and 1
+# threads: strata 2t, torch 2t, strata 1t, torch 1t. JSONL under .build/bench/, then the ratio table.
+# BENCH_ARGS passes extra options to both (e.g. BENCH_ARGS="--only mlp --steps 10").
+BENCH_DIR := .build/bench
+BENCH_ARGS ?=
+bench: setup check-layers
+	$(SWIFT) build -c release --product dlbench
+	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/*.jsonl
+	@bin="$$($(SWIFT) build -c release --show-bin-path)/dlbench"; \
+	$$bin --info; echo; \
+	if python3 -c "import torch" 2>/dev/null; then torch=1; \
+	  python3 -c "import torch; print('PyTorch', torch.__version__, '| MKL:', torch.backends.mkl.is_available(), '| oneDNN:', torch.backends.mkldnn.is_available())"; \
+	else torch=0; echo "make bench: python3 cannot import torch; printing Strata's figures only."; fi; \
+	for t in 2 1; do \
+	  echo "== strata, $$t thread(s)"; \
+	  $$bin --threads $$t --json $(BENCH_DIR)/strata-$${t}t.jsonl $(BENCH_ARGS) || exit 1; \
+	  if [ $$torch = 1 ]; then \
+	    echo "== pytorch, $$t thread(s)"; \
+	    python3 bench/torch_reference.py --threads $$t --json $(BENCH_DIR)/pytorch-$${t}t.jsonl $(BENCH_ARGS) || exit 1; \
+	  fi; \
+	done; \
+	echo; python3 bench/ratios.py $(BENCH_DIR)/*.jsonl
+
 clean:
 	rm -rf .build

@@ -26,6 +26,9 @@ struct DLBench: ParsableCommand {
     @Option(help: "Also write the JSON lines to this file (overwritten).")
     var json: String?
 
+    @Flag(help: "Print the OpenBLAS build (openblas_get_config) and thread count, then exit.")
+    var info = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
@@ -44,6 +47,11 @@ struct DLBench: ParsableCommand {
 
     func run() throws {
         if let threads { Strata.threads = threads }
+        if info {
+            print("OpenBLAS: \(Strata.blasConfiguration)")
+            print("Strata threads: \(Strata.threads)")
+            return
+        }
         let timing = Timing(warmup: warmup, steps: steps)
         var sink = try ReportSink(path: json)
         for name in names {

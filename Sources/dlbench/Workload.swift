@@ -19,6 +19,8 @@ struct Step {
     let flops: Double
     /// How many steps to time, given `--steps`: all of them unless a workload times fewer (gemm).
     var timedSteps: (Int) -> Int = { $0 }
+    /// Run once before the warm-up (e.g. `model.train()` / `model.eval()`), untimed.
+    var setUp: () -> Void = {}
     /// One step.
     let run: () -> Void
     /// A reference implementation of the same step, timed interleaved with `run` so that both see the same
@@ -42,6 +44,7 @@ extension Timing {
     /// Times `step` (and its baseline, interleaved call by call, in alternating order) after the warm-up.
     func measure(_ step: Step) -> Measurement {
         let count = step.timedSteps(steps)
+        step.setUp()
         for _ in 0..<warmup {
             step.run()
             step.baseline?.run()

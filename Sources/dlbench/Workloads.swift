@@ -8,9 +8,13 @@ enum Registry {
     /// Names that stand for several workloads.
     static let groups: [String: [String]] = ["gemm": standardGemmSizes.map { "gemm\($0)" }]
 
-    static let named: [String: @Sendable () -> Workload] = ["add": Workloads.add]
+    static let named: [String: @Sendable () -> Workload] = [
+        "add": Workloads.add, "mlp": Workloads.mlp, "cnn": Workloads.cnn, "cifar": Workloads.cifar,
+        "lstm": Workloads.lstm, "transformer": Workloads.transformer, "tiny": Workloads.tiny,
+    ]
 
-    static let defaultSelection = "gemm,add"
+    /// What runs without `--only`: the standard workloads in reference_torch.py's order, then `tiny`.
+    static let defaultSelection = "gemm,mlp,cnn,cifar,lstm,transformer,tiny"
 
     /// For help and error messages.
     static let description = "gemm (= gemm128,…,gemm2048), gemmN for any N in 1…16384, "

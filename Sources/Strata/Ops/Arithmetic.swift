@@ -38,30 +38,35 @@ extension Tensor {
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
+        // Only the gradients the engine will use are formed (an untracked operand's would be discarded).
+        let (ta, tb) = (a.isTracked, b.isTracked)
         return differentiable("add", inputs: [a, b], output: binary(AddFunction.self, a, b, op: "add")) { g in
-            [g.sum(toShape: sa), g.sum(toShape: sb)]
+            [ta ? g.sum(toShape: sa) : nil, tb ? g.sum(toShape: sb) : nil]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
+        let (ta, tb) = (a.isTracked, b.isTracked)
         return differentiable("sub", inputs: [a, b], output: binary(SubFunction.self, a, b, op: "sub")) { g in
-            [g.sum(toShape: sa), (-g).sum(toShape: sb)]
+            [ta ? g.sum(toShape: sa) : nil, tb ? (-g).sum(toShape: sb) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         let (va, vb) = (a.detached(), b.detached())
+        let (ta, tb) = (a.isTracked, b.isTracked)
         return differentiable("mul", inputs: [a, b], output: binary(MulFunction.self, a, b, op: "mul")) { g in
-            [(g * vb).sum(toShape: va.shape), (g * va).sum(toShape: vb.shape)]
+            [ta ? (g * vb).sum(toShape: va.shape) : nil, tb ? (g * va).sum(toShape: vb.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         let (va, vb) = (a.detached(), b.detached())
+        let (ta, tb) = (a.isTracked, b.isTracked)
         return differentiable("div", inputs: [a, b], output: binary(DivFunction.self, a, b, op: "div")) { g in
             let ga = g / vb
-            return [ga.sum(toShape: va.shape), (-ga * va / vb).sum(toShape: vb.shape)]
+            return [ta ? ga.sum(toShape: va.shape) : nil, tb ? (-ga * va / vb).sum(toShape: vb.shape) : nil]
         }
     }
 

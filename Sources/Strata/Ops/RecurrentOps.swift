@@ -174,13 +174,53 @@ private func fillRows<T: FloatElement>(_ p: UnsafeMutablePointer<T>, rows: Int, 
     }
 }
 
-@inline(__always) private func sigmoid<T: FloatElement>(_ x: T) -> T { 1 / (1 + T.exp(-x)) }
+@inline(__always) private func sigmoid<T: FloatElement>(_ x: T) -> T { 1 / (1 + fastExp(-x)) }
+
+/// `eˣ`. Float32 uses `floatExp`, a branch-free polynomial the compiler vectorises in the gate loops
+/// (a call to glibc's `expf` per gate value was a sixth of an LSTM step); Float64 uses `T.exp`.
+@inline(__always) private func fastExp<T: FloatElement>(_ x: T) -> T {
+    if T.self == Float.self { return unsafeBitCast(floatExp(unsafeBitCast(x, to: Float.self)), to: T.self) }
+    return T.exp(x)
+}
+
+/// `eˣ` for Float32 with Cephes' `expf` polynomial (relative error ≈ 1 ulp on [−87, 88]):
+/// `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `eʳ` by a degree-6 polynomial, `2ⁿ` written into the exponent bits.
+/// Inputs are clamped to [−87.3, 88.3], so the result is never 0 or ∞ (enough for σ and tanh).
+@inline(__always) private func floatExp(_ x: Float) -> Float {
+    let x = Swift.min(Swift.max(x, -87.3), 88.3)
+    // n = round(x / ln 2) by the 1.5·2²³ trick: the sum's low mantissa bits hold n.
+    let shifted = x * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
+    let r = (x - n * 0.693_359_375) + n * 2.121_944_4e-4
+    let r2 = r * r
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_1e-1
+    let y = p * r2 + r + 1
+    let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+    return y * scale
+}
+
+/// tanh through one `exp`: `sign(x)·(1 − 2/(e^{2|x|} + 1))`, with the Taylor series
+/// `x·(1 − x²/3 + 2x⁴/15 − 17x⁶/315)` below |x| = 1/8 where the subtraction would cancel. Relative error
+/// within a few ulps of Float32 (series remainder < 2e-9 at 1/8). glibc's `tanhf` goes through `expm1f`,
+/// which profiling showed to be a third of an LSTM training step (`dlbench --only lstm`).
+@inline(__always) private func fastTanh<T: FloatElement>(_ x: T) -> T {
+    // Both branches are computed and one selected, so the gate loops stay branch-free and vectorise.
+    let a = x.magnitude, x2 = x * x
+    let series = x * (1 - x2 * (T(1) / 3 - x2 * (T(2) / 15 - x2 * (T(17) / 315))))
+    let t = 1 - 2 / (fastExp(2 * a) + 1)
+    return a < 0.125 ? series : (x < 0 ? -t : t)
+}
 
 /// h = tanh(x·W_ihᵀ + h·W_hhᵀ + b); saves h.
 private func rnnStep<T: FloatElement>(_ xt: UnsafeMutablePointer<T>, _ hh: UnsafeMutablePointer<T>, _ h: UnsafeMutablePointer<T>,
                                       _ saved: UnsafeMutablePointer<T>, count: Int) {
     for i in 0..<count {
-        h[i] = T.tanh(xt[i] + hh[i])
+        h[i] = fastTanh(xt[i] + hh[i])
         saved[i] = h[i]
     }
 }
@@ -194,17 +234,21 @@ private func rnnStepBackward<T: FloatElement>(_ dh: UnsafeMutablePointer<T>, _ s
 private func lstmStep<T: FloatElement>(_ xt: UnsafeMutablePointer<T>, _ hh: UnsafeMutablePointer<T>, _ cPrev: UnsafePointer<T>,
                                        _ c: UnsafeMutablePointer<T>, _ h: UnsafeMutablePointer<T>, _ saved: UnsafeMutablePointer<T>,
                                        batch: Int, hidden: Int) {
+    if T.self == Float.self && hidden % 4 == 0 {
+        return lstmStepFloat(float(xt), float(hh), UnsafePointer(float(cPrev)), float(c), float(h), float(saved),
+                             batch: batch, hidden: hidden)
+    }
     let g4 = 4 * hidden
     for b in 0..<batch {
         let x = xt + b * g4, r = hh + b * g4, s = saved + b * g4
         for j in 0..<hidden {
             let i = sigmoid(x[j] + r[j])
             let f = sigmoid(x[hidden + j] + r[hidden + j])
-            let g = T.tanh(x[2 * hidden + j] + r[2 * hidden + j])
+            let g = fastTanh(x[2 * hidden + j] + r[2 * hidden + j])
             let o = sigmoid(x[3 * hidden + j] + r[3 * hidden + j])
             let cell = f * cPrev[b * hidden + j] + i * g
             c[b * hidden + j] = cell
-            h[b * hidden + j] = o * T.tanh(cell)
+            h[b * hidden + j] = o * fastTanh(cell)
             (s[j], s[hidden + j], s[2 * hidden + j], s[3 * hidden + j]) = (i, f, g, o)
         }
     }
@@ -215,19 +259,125 @@ private func lstmStep<T: FloatElement>(_ xt: UnsafeMutablePointer<T>, _ hh: Unsa
 private func lstmStepBackward<T: FloatElement>(_ dh: UnsafeMutablePointer<T>, _ dc: UnsafeMutablePointer<T>, _ saved: UnsafeMutablePointer<T>,
                                                _ c: UnsafePointer<T>, _ cPrev: UnsafePointer<T>, _ dG: UnsafeMutablePointer<T>,
                                                batch: Int, hidden: Int) {
+    if T.self == Float.self && hidden % 4 == 0 {
+        return lstmStepBackwardFloat(float(dh), float(dc), float(saved), UnsafePointer(float(c)), UnsafePointer(float(cPrev)),
+                                     float(dG), batch: batch, hidden: hidden)
+    }
     let g4 = 4 * hidden
     for b in 0..<batch {
         let s = saved + b * g4, d = dG + b * g4
         for j in 0..<hidden {
             let k = b * hidden + j
             let (i, f, g, o) = (s[j], s[hidden + j], s[2 * hidden + j], s[3 * hidden + j])
-            let tc = T.tanh(c[k])
+            let tc = fastTanh(c[k])
             let dcell = dc[k] + dh[k] * o * (1 - tc * tc)
             d[j] = dcell * g * i * (1 - i)
             d[hidden + j] = dcell * cPrev[k] * f * (1 - f)
             d[2 * hidden + j] = dcell * i * (1 - g * g)
             d[3 * hidden + j] = dh[k] * tc * o * (1 - o)
             dc[k] = dcell * f
+        }
+    }
+}
+
+// MARK: LSTM gates four lanes at a time (Float32)
+//
+// The scalar gate loops above do not vectorise (too many pointer streams for the compiler's alias checks),
+// and the gates were half of an LSTM inference step (`perf` on `dlbench --only lstm`). These are the same
+// formulas on SIMD4<Float>, with `exp4` the lane-wise form of `floatExp`.
+
+private typealias Float4 = SIMD4<Float>
+
+@inline(__always) private func float<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always) private func float<T>(_ p: UnsafePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(mutating: p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always) private func load4(_ p: UnsafePointer<Float>) -> Float4 { UnsafeRawPointer(p).loadUnaligned(as: Float4.self) }
+
+@inline(__always) private func load4(_ p: UnsafeMutablePointer<Float>) -> Float4 { load4(UnsafePointer(p)) }
+
+@inline(__always) private func store4(_ v: Float4, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float4.self)
+}
+
+/// `floatExp` on four lanes.
+@inline(__always) private func exp4(_ x: Float4) -> Float4 {
+    let low = Float4(repeating: -87.3), high = Float4(repeating: 88.3)
+    let x = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+    let magic = Float4(repeating: 12_582_912)
+    let shifted = x * 1.442_695_04 + magic
+    let n = shifted - magic
+    let r = (x - n * 0.693_359_375) + n * 2.121_944_4e-4
+    var p = Float4(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_1e-1
+    let y = p * (r * r) + r + 1
+    let bits = unsafeBitCast(shifted, to: SIMD4<UInt32>.self)
+    return y * unsafeBitCast((bits &- 0x4B40_0000 &+ 127) &<< 23, to: Float4.self)
+}
+
+@inline(__always) private func sigmoid4(_ x: Float4) -> Float4 { 1 / (1 + exp4(-x)) }
+
+/// `fastTanh` on four lanes: the sign bit of `x` on `1 − 2/(e^{2|x|} + 1)`, the series below |x| = 1/8.
+@inline(__always) private func tanh4(_ x: Float4) -> Float4 {
+    let bits = unsafeBitCast(x, to: SIMD4<UInt32>.self)
+    let a = unsafeBitCast(bits & 0x7FFF_FFFF, to: Float4.self)
+    let x2 = x * x
+    let c3: Float = 1.0 / 3, c5: Float = 2.0 / 15, c7: Float = 17.0 / 315
+    let series = x * (1 - x2 * (c3 - x2 * (c5 - x2 * c7)))
+    let t = 1 - 2 / (exp4(2 * a) + 1)
+    let signed = unsafeBitCast(unsafeBitCast(t, to: SIMD4<UInt32>.self) | (bits & 0x8000_0000), to: Float4.self)
+    return signed.replacing(with: series, where: a .< 0.125)
+}
+
+/// `lstmStep` for Float32 with `hidden` a multiple of 4.
+private func lstmStepFloat(_ xt: UnsafeMutablePointer<Float>, _ hh: UnsafeMutablePointer<Float>, _ cPrev: UnsafePointer<Float>,
+                           _ c: UnsafeMutablePointer<Float>, _ h: UnsafeMutablePointer<Float>, _ saved: UnsafeMutablePointer<Float>,
+                           batch: Int, hidden: Int) {
+    let g4 = 4 * hidden
+    for b in 0..<batch {
+        let x = xt + b * g4, r = hh + b * g4, s = saved + b * g4, base = b * hidden
+        for j in stride(from: 0, to: hidden, by: 4) {
+            let i = sigmoid4(load4(x + j) + load4(r + j))
+            let f = sigmoid4(load4(x + hidden + j) + load4(r + hidden + j))
+            let g = tanh4(load4(x + 2 * hidden + j) + load4(r + 2 * hidden + j))
+            let o = sigmoid4(load4(x + 3 * hidden + j) + load4(r + 3 * hidden + j))
+            let cell = f * load4(cPrev + base + j) + i * g
+            store4(cell, c + base + j)
+            store4(o * tanh4(cell), h + base + j)
+            store4(i, s + j)
+            store4(f, s + hidden + j)
+            store4(g, s + 2 * hidden + j)
+            store4(o, s + 3 * hidden + j)
+        }
+    }
+}
+
+/// `lstmStepBackward` for Float32 with `hidden` a multiple of 4.
+private func lstmStepBackwardFloat(_ dh: UnsafeMutablePointer<Float>, _ dc: UnsafeMutablePointer<Float>,
+                                   _ saved: UnsafeMutablePointer<Float>, _ c: UnsafePointer<Float>, _ cPrev: UnsafePointer<Float>,
+                                   _ dG: UnsafeMutablePointer<Float>, batch: Int, hidden: Int) {
+    let g4 = 4 * hidden
+    for b in 0..<batch {
+        let s = saved + b * g4, d = dG + b * g4, base = b * hidden
+        for j in stride(from: 0, to: hidden, by: 4) {
+            let k = base + j
+            let (i, f, g, o) = (load4(s + j), load4(s + hidden + j), load4(s + 2 * hidden + j), load4(s + 3 * hidden + j))
+            let tc = tanh4(load4(c + k))
+            let dhk = load4(dh + k)
+            let dcell = load4(dc + k) + dhk * o * (1 - tc * tc)
+            store4(dcell * g * i * (1 - i), d + j)
+            store4(dcell * load4(cPrev + k) * f * (1 - f), d + hidden + j)
+            store4(dcell * i * (1 - g * g), d + 2 * hidden + j)
+            store4(dhk * tc * o * (1 - o), d + 3 * hidden + j)
+            store4(dcell * f, dc + k)
         }
     }
 }
@@ -242,7 +392,7 @@ private func gruStep<T: FloatElement>(_ xt: UnsafeMutablePointer<T>, _ hh: Unsaf
         for j in 0..<hidden {
             let reset = sigmoid(x[j] + r[j])
             let update = sigmoid(x[hidden + j] + r[hidden + j])
-            let candidate = T.tanh(x[2 * hidden + j] + reset * r[2 * hidden + j])
+            let candidate = fastTanh(x[2 * hidden + j] + reset * r[2 * hidden + j])
             let k = b * hidden + j
             h[k] = (1 - update) * candidate + update * hPrev[k]
             (s[j], s[hidden + j], s[2 * hidden + j], s[3 * hidden + j]) = (reset, update, candidate, r[2 * hidden + j])

@@ -29,8 +29,6 @@ public class Adam: Optimizer {
         super.init(groups: groups)
     }
 
-    // Specialised for Float and Double: the call through the base class is dynamic, so without these the loop
-    // runs unspecialised generic arithmetic (one witness call per element).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     override func update<T: FloatElement>(_: T.Type, parameter p: UnsafeMutablePointer<T>, grad g: UnsafeMutablePointer<T>,

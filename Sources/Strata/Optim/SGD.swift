@@ -22,8 +22,6 @@ public final class SGD: Optimizer {
         super.init(groups: groups)
     }
 
-    // Specialised for Float and Double: the call through the base class is dynamic, so without these the loop
-    // runs unspecialised generic arithmetic (one witness call per element).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     override func update<T: FloatElement>(_: T.Type, parameter p: UnsafeMutablePointer<T>, grad g: UnsafeMutablePointer<T>,
@@ -36,10 +34,18 @@ public final class SGD: Optimizer {
         let mu = T(momentum), keep = T(1 - dampening)
         let first = state.buffers["momentum_buffer"] == nil
         let b = state.buffer("momentum_buffer", like: parameter).pointer(T.self)
-        for i in 0..<count {
-            let d = g[i] + wd * p[i]
-            b[i] = first ? d : mu * b[i] + keep * d
-            p[i] -= lr * (nesterov ? d + mu * b[i] : b[i])
+        // One loop per case, so that each is a branch-free loop the compiler vectorises.
+        switch (first, nesterov) {
+        case (true, false):
+            for i in 0..<count { let d = g[i] + wd * p[i]; b[i] = d; p[i] -= lr * d }
+        case (false, false):
+            for i in 0..<count { let d = g[i] + wd * p[i]; b[i] = mu * b[i] + keep * d; p[i] -= lr * b[i] }
+        case (true, true):
+            for i in 0..<count { let d = g[i] + wd * p[i]; b[i] = d; p[i] -= lr * (d + mu * d) }
+        case (false, true):
+            for i in 0..<count {
+                let d = g[i] + wd * p[i]; b[i] = mu * b[i] + keep * d; p[i] -= lr * (d + mu * b[i])
+            }
         }
     }
 }
