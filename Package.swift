@@ -5,6 +5,8 @@ let package = Package(
     name: "Strata",
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        // Data-parallel training over Open MPI; only users of this product need Open MPI installed.
+        .library(name: "StrataDistributed", targets: ["StrataDistributed"]),
         .executable(name: "dltrain", targets: ["dltrain"]),
         .executable(name: "dlbench", targets: ["dlbench"]),
     ],
@@ -27,6 +29,13 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Open MPI's C interface. Imported only by Sources/StrataDistributed.
+        .systemLibrary(
+            name: "CMPI",
+            path: "Modules/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(
             name: "Strata",
             dependencies: [
@@ -35,11 +44,14 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
-        // The command-line trainer: a thin layer over Sources/Strata/Training.
+        // Strata's ProcessGroup over MPI_COMM_WORLD.
+        .target(name: "StrataDistributed", dependencies: ["Strata", "CMPI"]),
+        // The command-line trainer: a thin layer over Sources/Strata/Training (data-parallel under mpirun).
         .executableTarget(
             name: "dltrain",
             dependencies: [
                 "Strata",
+                "StrataDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +60,7 @@ let package = Package(
             name: "dlbench",
             dependencies: [
                 "Strata",
+                "StrataDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,5 +68,8 @@ let package = Package(
         // Runs the built `dltrain` binary as a process (`swift test` builds every product first).
         // pytorch_interop.py moves checkpoints to and from PyTorch (run by the tests when torch is installed).
         .testTarget(name: "DLTrainTests", dependencies: ["Strata"], exclude: ["pytorch_interop.py"]),
+        // A test fixture, not a product: DLTrainTests runs it under `mpirun -np 2` to check the collectives.
+        .executableTarget(name: "DistributedHarness", dependencies: ["Strata", "StrataDistributed"],
+                          path: "Tests/DistributedHarness"),
     ]
 )

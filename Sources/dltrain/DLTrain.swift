@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataDistributed
 
 // `dltrain`: a thin command-line layer over Sources/Strata/Training. Parsing and validation live here; every
 // piece of training, checkpointing and evaluation logic lives in the library.
@@ -21,12 +22,29 @@ struct DLTrain: ParsableCommand {
 }
 
 /// Runs `body`; any error becomes one line `dltrain: error: …` on standard error and exit status 1.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let exit as ExitCode {
+///
+/// Under `mpirun` (`group` set), an error every rank meets at the same step (a non-finite loss, which the ranks
+/// agree on) is printed once, by rank 0, and every rank leaves MPI normally. Any other error is this rank's
+/// alone: it is printed with the rank, and `MPI_Abort` ends the other ranks at once instead of leaving them
+/// waiting in their next collective.
+func reportingErrors(group: MPIProcessGroup? = nil, _ body: () throws -> Void) throws {
+    do {
+        try body()
+        group?.finish()
+    } catch let exit as ExitCode {
         throw exit
     } catch {
-        FileHandle.standardError.write(Data("dltrain: error: \(oneLine(error))\n".utf8))
-        throw ExitCode.failure
+        guard let group else {
+            FileHandle.standardError.write(Data("dltrain: error: \(oneLine(error))\n".utf8))
+            throw ExitCode.failure
+        }
+        if case TrainingError.nonFiniteLoss = error {
+            if group.rank == 0 { FileHandle.standardError.write(Data("dltrain: error: \(oneLine(error))\n".utf8)) }
+            group.finish()
+            throw ExitCode.failure
+        }
+        FileHandle.standardError.write(Data("dltrain: error: rank \(group.rank): \(oneLine(error))\n".utf8))
+        group.abortAll(code: 1)
     }
 }
 
@@ -39,14 +57,22 @@ func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").ut
 
 /// Options every subcommand that touches data shares.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Threads for OpenBLAS and Strata's kernels (default: all cores, or STRATA_THREADS).")
+    @Option(help: "Threads for OpenBLAS and Strata's kernels (default: all cores, or STRATA_THREADS; under mpirun, the cores divided by the ranks on the host).")
     var threads: Int?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    func apply() { if let threads { Strata.threads = threads } }
+    /// Sets `Strata.threads` from `--threads`; in an MPI rank without `--threads` or `STRATA_THREADS`, to the
+    /// rank's share of the host's cores.
+    func apply(group: MPIProcessGroup? = nil) {
+        if let threads {
+            Strata.threads = threads
+        } else if let group, ProcessInfo.processInfo.environment["STRATA_THREADS"] == nil {
+            Strata.threads = group.threadsPerRank
+        }
+    }
 }
 
 struct Train: ParsableCommand {
@@ -57,6 +83,10 @@ struct Train: ParsableCommand {
             tensors carry PyTorch state-dict names. --resume continues a run from a checkpoint exactly where it \
             stopped: the model, dataset and hyperparameters come from the checkpoint (only --epochs, --data, \
             --checkpoint, --metrics, --log-every and --threads apply).
+
+            Under mpirun (mpirun -np N dltrain train …) the run is data-parallel: each rank trains on its shard of \
+            every epoch with --batch-size examples per step (a global batch of N × --batch-size), gradients are \
+            averaged, and rank 0 alone prints, writes checkpoints, metrics and plots (Docs/Distributed.md).
             """)
 
     @Option(help: "The dataset.")
@@ -69,7 +99,7 @@ struct Train: ParsableCommand {
     var modelFile: String?
     @Option(help: "Epochs to train (default: 3).")
     var epochs: Int?
-    @Option(help: "Examples per batch.")
+    @Option(help: "Examples per batch (per rank under mpirun).")
     var batchSize: Int = 64
     @Option(help: "The optimizer (default: sgd for mlp/cnn/cifar, adam for lstm/gru, adamw for transformer).")
     var optimizer: OptimizerKind?
@@ -131,8 +161,10 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            common.apply()
+        let group = MPIProcessGroup.isLaunchedByMPI ? try MPIProcessGroup.start() : nil
+        try reportingErrors(group: group) {
+            common.apply(group: group)
+            let isPrimary = (group?.rank ?? 0) == 0
             let wallStart = DispatchTime.now().uptimeNanoseconds
             var configuration = TrainingConfiguration()
             var checkpointToResume: (Checkpoint, URL)?
@@ -165,10 +197,14 @@ struct Train: ParsableCommand {
             if let data { configuration.dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path }
             configuration.logEvery = logEvery
 
-            let trainer = try Trainer(configuration: configuration)
+            let trainer = try Trainer(configuration: configuration, processGroup: group)
             if let (saved, url) = checkpointToResume { try trainer.resume(from: saved, url: url) }
             if let checkpoint { trainer.checkpointURL = URL(fileURLWithPath: checkpoint) }
-            if let metrics { trainer.metrics = try MetricsWriter(url: URL(fileURLWithPath: metrics), append: resume != nil) }
+            if let metrics, isPrimary { trainer.metrics = try MetricsWriter(url: URL(fileURLWithPath: metrics), append: resume != nil) }
+            guard isPrimary else {
+                _ = try trainer.fit()
+                return
+            }
             let printer = ProgressPrinter()
             let plotter = plot.map { PlotRecorder(url: URL(fileURLWithPath: $0), title: "\(configuration.modelName) on \(configuration.dataset.rawValue)") }
             var plotError: (any Error)?
@@ -184,7 +220,11 @@ struct Train: ParsableCommand {
             if let t = trainer.testSet { header += " / \(t.count) test" }
             header += " examples, \(c.epochs) epochs, batch \(c.batchSize), \(c.optimizer.rawValue) lr \(c.learningRate)"
             if c.schedule != .none { header += " (\(c.schedule.rawValue))" }
-            header += ", \(Strata.threads) threads"
+            if let group {
+                header += ", \(group.size) ranks × \(Strata.threads) threads (global batch \(group.size * c.batchSize))"
+            } else {
+                header += ", \(Strata.threads) threads"
+            }
             printer.emit(header)
             if trainer.isComplete { printer.emit("the checkpoint's run is already complete (\(c.epochs) epochs); nothing to train") }
 

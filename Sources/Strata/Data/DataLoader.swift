@@ -42,6 +42,8 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
     public let transforms: [any BatchTransform]
     /// How many batches the background thread may prepare ahead; 0 builds each batch on the caller's thread.
     public let prefetch: Int
+    /// The part of every epoch this loader yields (`.whole` outside data-parallel runs).
+    public let shard: DataShard
 
     /// A loader over `dataset`.
     /// - Parameters:
@@ -51,8 +53,9 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
     ///   - dropLast: drop a final partial batch.
     ///   - transforms: applied to each batch's inputs, in order.
     ///   - prefetch: batches prepared ahead on a background thread (0 to disable).
+    ///   - shard: this rank's part of every epoch in a data-parallel run.
     public init(_ dataset: D, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false,
-                transforms: [any BatchTransform] = [], prefetch: Int = 2) {
+                transforms: [any BatchTransform] = [], prefetch: Int = 2, shard: DataShard = .whole) {
         require(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
         require(prefetch >= 0, "DataLoader: prefetch must be non-negative, got \(prefetch)")
         self.dataset = dataset
@@ -62,18 +65,27 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
         self.dropLast = dropLast
         self.transforms = transforms
         self.prefetch = prefetch
+        self.shard = shard
     }
 
-    /// Batches per epoch: `⌊count / B⌋` with `dropLast`, else `⌈count / B⌉`.
+    /// The examples this loader yields per epoch: the dataset's count, or `⌈count / shard.count⌉` for a shard.
+    public var examplesPerEpoch: Int { shard.count == 1 ? dataset.count : (dataset.count + shard.count - 1) / shard.count }
+
+    /// Batches per epoch: `⌊n / B⌋` with `dropLast`, else `⌈n / B⌉`, for `n = examplesPerEpoch`.
     public var batchesPerEpoch: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        dropLast ? examplesPerEpoch / batchSize : (examplesPerEpoch + batchSize - 1) / batchSize
     }
 
-    /// The order in which epoch `epoch` visits the examples: a seeded permutation, or `0..<count` unshuffled.
+    /// The examples epoch `epoch` visits, in order: a seeded permutation (or `0..<count` unshuffled), then this
+    /// loader's shard of it.
     public func order(epoch: Int) -> [Int] {
-        guard shuffle else { return Array(0..<dataset.count) }
-        var generator = RandomGenerator(seed: mixSeed(seed, UInt64(bitPattern: Int64(epoch))))
-        return randomPermutation(dataset.count, generator: &generator)
+        var order = Array(0..<dataset.count)
+        if shuffle {
+            var generator = RandomGenerator(seed: mixSeed(seed, UInt64(bitPattern: Int64(epoch))))
+            order = randomPermutation(dataset.count, generator: &generator)
+        }
+        guard shard.count > 1, !order.isEmpty else { return order }
+        return (0..<examplesPerEpoch).map { order[(shard.index + $0 * shard.count) % order.count] }
     }
 
     /// Builds batch `index` of `epoch` on the calling thread, given that epoch's `order`.
@@ -83,7 +95,9 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
         let (batchInputs, labels) = dataset.batch(Array(order[start..<Swift.min(start + batchSize, order.count)]))
         var inputs = batchInputs
         if !transforms.isEmpty {
-            var generator = RandomGenerator(seed: mixSeed(seed, UInt64(bitPattern: Int64(epoch)), UInt64(index)))
+            // Each shard draws its own augmentation; a whole-epoch loader keeps the seeding it always had.
+            let batchSeed = mixSeed(seed, UInt64(bitPattern: Int64(epoch)), UInt64(index))
+            var generator = RandomGenerator(seed: shard.count == 1 ? batchSeed : mixSeed(batchSeed, UInt64(shard.index)))
             for transform in transforms { inputs = transform.apply(inputs, generator: &generator) }
         }
         return Batch(inputs: inputs, labels: labels, epoch: epoch, index: index)
@@ -202,4 +216,27 @@ private final class PrefetchQueue: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// One rank's part of every epoch in a data-parallel run of `count` ranks, as PyTorch's `DistributedSampler`
+/// (with `drop_last=False`) deals it: the epoch's order is extended by repeating its beginning to a multiple of
+/// `count` examples, and rank `index` takes positions `index`, `index + count`, `index + 2·count`, ….
+///
+/// Every rank therefore has `⌈n / count⌉` examples and the same number of batches, the shards are disjoint
+/// but for the few repeated examples, and batch `i` of all the ranks together holds the same examples as batch
+/// `i` of one process whose batch is `count` times larger (when `count` divides the dataset and that batch).
+public struct DataShard: Equatable, Sendable {
+    /// This rank, `0..<count`.
+    public let index: Int
+    /// The number of ranks.
+    public let count: Int
+
+    /// Shard `index` of `count`.
+    public init(index: Int, count: Int) {
+        require(count >= 1 && (0..<count).contains(index), "DataShard: index \(index) outside 0..<\(count)")
+        (self.index, self.count) = (index, count)
+    }
+
+    /// The whole epoch: one process.
+    public static let whole = DataShard(index: 0, count: 1)
 }

@@ -6,8 +6,10 @@ public struct TrainingState: Equatable, Sendable {
     public var epoch = 0
     /// The next batch of that epoch to train (0 at an epoch boundary).
     public var batch = 0
-    /// Optimizer steps taken in the whole run (the schedule's step count).
+    /// Optimizer steps taken in the whole run.
     public var globalStep = 0
+    /// The number of processes whose batches `batch` counts (1, or the ranks of a data-parallel run).
+    public var worldSize = 1
     /// Σ loss·batch size, correct predictions and examples seen so far in the epoch in progress.
     public var lossSum = 0.0, correct = 0, seen = 0
     /// The global random generator (`Strata.randomState`), which draws dropout masks.
@@ -28,7 +30,8 @@ public struct TrainingState: Equatable, Sendable {
 /// - **`__metadata__`** (strings): `strata.format` = `dltrain-checkpoint-1`, `strata.config` (the
 ///   `TrainingConfiguration` as JSON), `strata.model` and `strata.dataset` (the preset and dataset names),
 ///   `strata.input_shape` (`1,28,28`), `strata.class_count`, `strata.epoch`, `strata.batch`,
-///   `strata.global_step` (the position: next epoch from 0, next batch), `strata.loss_sum`, `strata.correct`,
+///   `strata.global_step` (the position: next epoch from 0, next batch), `strata.world_size` (the processes
+///   whose batches the position counts; absent means 1), `strata.loss_sum`, `strata.correct`,
 ///   `strata.seen` (the epoch-in-progress totals), `strata.rng` (the generator's four 64-bit words, decimal,
 ///   comma-separated).
 ///
@@ -71,6 +74,7 @@ public struct Checkpoint {
             "strata.epoch": String(state.epoch),
             "strata.batch": String(state.batch),
             "strata.global_step": String(state.globalStep),
+            "strata.world_size": String(state.worldSize),
             "strata.loss_sum": "\(state.lossSum)",
             "strata.correct": String(state.correct),
             "strata.seen": String(state.seen),
@@ -111,6 +115,10 @@ public struct Checkpoint {
         state.epoch = try int("strata.epoch")
         state.batch = try int("strata.batch")
         state.globalStep = try int("strata.global_step")
+        if meta["strata.world_size"] != nil {
+            state.worldSize = try int("strata.world_size")
+            guard state.worldSize >= 1 else { throw fail("metadata strata.world_size must be at least 1") }
+        }
         state.correct = try int("strata.correct")
         state.seen = try int("strata.seen")
         guard let lossSum = Double(try string("strata.loss_sum")) else { throw fail("metadata strata.loss_sum is not a number") }

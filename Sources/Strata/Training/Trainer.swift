@@ -140,6 +140,14 @@ public struct TrainingResult: Sendable {
 ///
 /// A NaN or infinite loss throws `TrainingError.nonFiniteLoss` before `backward()` and the optimizer step,
 /// so the weights stay those of the last good step and no checkpoint is written.
+///
+/// **Data-parallel runs.** Given a `ProcessGroup`, the trainer does what PyTorch's DDP and
+/// `DistributedSampler` do, on every rank: it broadcasts rank 0's weights at start (and after a resume), trains
+/// on its own shard of every epoch (`DataShard`) with `configuration.batchSize` examples per rank, averages
+/// the gradients over the ranks (`GradientBuckets`) and takes the same optimizer step everywhere. The loss and
+/// accuracy it reports are over all ranks' examples. A non-finite loss on any rank stops every rank at the
+/// same step. Only rank 0 validates, evaluates the test set, writes checkpoints and writes metrics.
+/// BatchNorm's running statistics stay per rank (DDP's default); rank 0's are the ones saved.
 public final class Trainer {
     /// The run's settings.
     public let configuration: TrainingConfiguration
@@ -155,6 +163,12 @@ public final class Trainer {
     public let validationSet: AnyDataset?
     /// The test examples evaluated at the end of `fit()`, if given.
     public let testSet: AnyDataset?
+    /// The ranks of a data-parallel run, or `nil` for one process.
+    public let processGroup: (any ProcessGroup)?
+    /// Averages the gradients over `processGroup` after every backward pass.
+    private let gradientBuckets: GradientBuckets?
+    /// Whether this process writes checkpoints and metrics and evaluates: rank 0, or the only process.
+    public var isPrimary: Bool { (processGroup?.rank ?? 0) == 0 }
     /// Transforms applied to validation, test and prediction inputs (normalisation only).
     public let evaluationTransforms: [any BatchTransform]
     /// The position of the run.
@@ -169,9 +183,11 @@ public final class Trainer {
     /// A trainer for `configuration`'s preset on `train` (and `test`), or for `model` when given (tests).
     ///
     /// Seeds the global generator with `configuration.seed`, builds the model (unless given), takes the first
-    /// `limit` examples of `train` and `test`, and splits off the validation set.
+    /// `limit` examples of `train` and `test`, and splits off the validation set. With a `processGroup`, every
+    /// rank must call this with the same arguments; rank 0's weights are then broadcast to the others.
     /// - Throws: `TrainingError.invalidConfiguration` for out-of-range settings.
-    public init(configuration: TrainingConfiguration, train: any Dataset, test: (any Dataset)?, model: (any Layer)? = nil) throws {
+    public init(configuration: TrainingConfiguration, train: any Dataset, test: (any Dataset)?, model: (any Layer)? = nil,
+                processGroup: (any ProcessGroup)? = nil) throws {
         try configuration.validate()
         self.configuration = configuration
         Strata.seed(configuration.seed)
@@ -194,30 +210,47 @@ public final class Trainer {
         self.testSet = testSet
         self.model = try model ?? configuration.makeModel(inputShape: train.exampleShape, classCount: train.classCount)
         optimizer = configuration.makeOptimizer(self.model.trainableParameters())
+        self.processGroup = processGroup
         loader = DataLoader(trainSet, batchSize: configuration.batchSize, shuffle: true, seed: configuration.seed,
-                            transforms: configuration.dataset.trainingTransforms)
+                            transforms: configuration.dataset.trainingTransforms,
+                            shard: processGroup.map { DataShard(index: $0.rank, count: $0.size) } ?? .whole)
         schedule = configuration.makeSchedule(optimizer, stepsPerEpoch: loader.batchesPerEpoch)
         evaluationTransforms = [configuration.dataset.normalization]
+        if let processGroup {
+            broadcastState(of: self.model, in: processGroup)
+            gradientBuckets = GradientBuckets(self.model.trainableParameters(), group: processGroup)
+        } else {
+            gradientBuckets = nil
+        }
+        state.worldSize = processGroup?.size ?? 1
         state.random = Strata.randomState
     }
 
     /// A trainer for `configuration`, loading its dataset (train and test splits) from disk.
     /// - Throws: `TrainingError` or `DatasetError` (a missing directory or file, a corrupt file).
-    public convenience init(configuration: TrainingConfiguration) throws {
+    public convenience init(configuration: TrainingConfiguration, processGroup: (any ProcessGroup)? = nil) throws {
         try configuration.validate()
         let directory = configuration.dataDirectory.map { URL(fileURLWithPath: $0) }
         let train = try configuration.dataset.load(.train, directory: directory)
         let test = try configuration.dataset.load(.test, directory: directory)
-        try self.init(configuration: configuration, train: train, test: test)
+        try self.init(configuration: configuration, train: train, test: test, processGroup: processGroup)
     }
 
     /// Whether every epoch has been trained.
     public var isComplete: Bool { state.epoch >= configuration.epochs }
 
     /// Restores the weights, optimizer state, generator state and position saved in `checkpoint`.
-    /// - Throws: `TrainingError.checkpointMismatch` when the weights or optimizer state do not fit; the
-    ///   trainer is unchanged then.
+    ///
+    /// A checkpoint saved at an epoch boundary resumes with any number of ranks (one process resumes a
+    /// data-parallel run and the reverse); one saved mid-epoch needs the number of ranks that wrote it, since its
+    /// position counts that run's batches. The schedule continues from the same fraction of the run.
+    /// - Throws: `TrainingError.checkpointMismatch` when the weights or optimizer state do not fit, or the
+    ///   position does not; the trainer is unchanged then.
     public func resume(from checkpoint: Checkpoint, url: URL) throws {
+        let ranks = processGroup?.size ?? 1
+        guard checkpoint.state.batch == 0 || checkpoint.state.worldSize == ranks else {
+            throw TrainingError.checkpointMismatch(url, reason: "it was saved mid-epoch (batch \(checkpoint.state.batch)) by a run of \(checkpoint.state.worldSize) process(es); resume it with \(checkpoint.state.worldSize), not \(ranks)")
+        }
         guard checkpoint.state.batch <= loader.batchesPerEpoch else {
             throw TrainingError.checkpointMismatch(url, reason: "its position (batch \(checkpoint.state.batch)) is past the epoch's \(loader.batchesPerEpoch) batches")
         }
@@ -228,8 +261,10 @@ public final class Trainer {
             throw TrainingError.checkpointMismatch(url, reason: "\(error)")
         }
         state = checkpoint.state
-        schedule?.restore(stepCount: state.globalStep)
+        state.worldSize = ranks
+        schedule?.restore(stepCount: state.epoch * loader.batchesPerEpoch + state.batch)
         Strata.randomState = state.random
+        if let processGroup { broadcastState(of: model, in: processGroup) }
     }
 
     /// The checkpoint of the run as it stands.
@@ -241,7 +276,8 @@ public final class Trainer {
                           classCount: loader.dataset.classCount)
     }
 
-    /// Writes the checkpoint to `url` atomically, refusing if any weight is NaN or infinite.
+    /// Writes the checkpoint to `url` atomically, refusing if any weight is NaN or infinite. In a data-parallel run
+    /// only rank 0 calls this (every rank holds the same weights).
     public func saveCheckpoint(to url: URL) throws {
         for (name, tensor) in model.stateDict() where tensor.dtype.isFloatingPoint {
             if tensor.toDoubles().contains(where: { !$0.isFinite }) { throw TrainingError.nonFiniteWeights(name: name) }
@@ -250,7 +286,7 @@ public final class Trainer {
         observer?(.checkpointSaved(url))
     }
 
-    /// Trains the rest of the current epoch, validates, writes a metrics row and the checkpoint.
+    /// Trains the rest of the current epoch, validates, writes a metrics row and the checkpoint (rank 0).
     ///
     /// With `maxSteps`, stops after that many steps if the epoch is not over by then and returns `nil`
     /// (the position is kept, so `makeCheckpoint()` then records a mid-epoch position).
@@ -269,23 +305,24 @@ public final class Trainer {
             optimizer.zeroGrad()
             let logits = model(batch.inputs)                 // [B, K]
             let loss = Loss.crossEntropy(logits, batch.labels)
-            let value = loss.item()
-            guard value.isFinite else {
-                throw TrainingError.nonFiniteLoss(value: value, epoch: epoch, batch: batch.index, step: state.globalStep + 1)
+            let predictions = logits.detached().argmax(dim: 1).scalars(as: Int64.self)
+            let correct = zip(predictions, batch.labels.scalars(as: Int64.self)).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+            let totals = stepTotals(loss: loss.item(), correct: correct, count: batch.labels.count)
+            if let (rank, value) = totals.firstNonFiniteLoss {
+                throw TrainingError.nonFiniteLoss(value: value, epoch: epoch, batch: batch.index, step: state.globalStep + 1,
+                                                  rank: processGroup == nil ? nil : rank)
             }
             loss.backward()
+            gradientBuckets?.average()
             optimizer.step()
             schedule?.step()
 
-            let n = batch.labels.count
-            let predictions = logits.detached().argmax(dim: 1).scalars(as: Int64.self)
-            let correct = zip(predictions, batch.labels.scalars(as: Int64.self)).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
             state.globalStep += 1
             state.batch = batch.index + 1
-            state.lossSum += value * Double(n)
-            state.correct += correct
-            state.seen += n
-            samples += n
+            state.lossSum += totals.lossSum
+            state.correct += totals.correct
+            state.seen += totals.count
+            samples += totals.count
 
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rate = seconds > 0 ? Double(samples) / seconds : 0
@@ -294,9 +331,9 @@ public final class Trainer {
                 epoch: epoch, epochs: configuration.epochs, batch: state.batch, batches: batches, globalStep: state.globalStep,
                 loss: state.lossSum / Double(state.seen), accuracy: Double(state.correct) / Double(state.seen),
                 samplesPerSecond: rate,
-                secondsRemaining: rate > 0 ? Double(loader.dataset.count - Swift.min(loader.dataset.count, state.batch * configuration.batchSize)) / rate : 0,
+                secondsRemaining: rate > 0 ? Double((batches - state.batch) * configuration.batchSize * (processGroup?.size ?? 1)) / rate : 0,
                 isLogStep: isLog)
-            if isLog {
+            if isLog, isPrimary {
                 try metrics?.write(MetricsRow(kind: .step, epoch: epoch + 1, step: state.globalStep, loss: progress.loss,
                                               accuracy: progress.accuracy, learningRate: optimizer.learningRate,
                                               elapsed: elapsedSinceStart))
@@ -304,7 +341,7 @@ public final class Trainer {
             observer?(.step(progress))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let validation = validationSet.map { evaluate(model, on: $0, transforms: evaluationTransforms) }
+        let validation = isPrimary ? validationSet.map { evaluate(model, on: $0, transforms: evaluationTransforms) } : nil
         let summary = EpochSummary(
             epoch: epoch, epochs: configuration.epochs,
             loss: state.seen > 0 ? state.lossSum / Double(state.seen) : 0,
@@ -314,13 +351,36 @@ public final class Trainer {
         state.epoch += 1
         state.batch = 0
         (state.lossSum, state.correct, state.seen) = (0, 0, 0)
-        try metrics?.write(MetricsRow(kind: .epoch, epoch: epoch + 1, step: state.globalStep, loss: summary.loss,
+        if isPrimary { try metrics?.write(MetricsRow(kind: .epoch, epoch: epoch + 1, step: state.globalStep, loss: summary.loss,
                                       accuracy: summary.accuracy, validationLoss: validation?.loss,
                                       validationAccuracy: validation?.accuracy, learningRate: summary.learningRate,
-                                      elapsed: elapsedSinceStart))
+                                      elapsed: elapsedSinceStart)) }
         observer?(.epochEnded(summary))
-        if let checkpointURL { try saveCheckpoint(to: checkpointURL) }
+        if let checkpointURL, isPrimary { try saveCheckpoint(to: checkpointURL) }
         return summary
+    }
+
+    /// One step's loss sum, correct predictions and examples, over all ranks, with each rank's loss.
+    private struct StepTotals {
+        var lossSum: Double, correct: Int, count: Int
+        var lossPerRank: [Double]
+        /// The first rank whose loss is NaN or infinite, and that loss.
+        var firstNonFiniteLoss: (Int, Double)? {
+            lossPerRank.enumerated().first { !$0.element.isFinite }.map { ($0.offset, $0.element) }
+        }
+    }
+
+    /// This step's totals; in a data-parallel run, one all-reduce sums them over the ranks and tells every rank
+    /// whether any rank's loss is non-finite, so all of them stop at the same step.
+    private func stepTotals(loss: Double, correct: Int, count: Int) -> StepTotals {
+        guard let group = processGroup else {
+            return StepTotals(lossSum: loss * Double(count), correct: correct, count: count, lossPerRank: [loss])
+        }
+        // [Σ loss·n, Σ correct, Σ n, loss of rank 0, …, loss of rank size−1]: each rank fills only its own slot.
+        var values = [Double](repeating: 0, count: 3 + group.size)
+        (values[0], values[1], values[2], values[3 + group.rank]) = (loss * Double(count), Double(correct), Double(count), loss)
+        group.allReduceSum(&values)
+        return StepTotals(lossSum: values[0], correct: Int(values[1]), count: Int(values[2]), lossPerRank: Array(values[3...]))
     }
 
     private let startTime = DispatchTime.now().uptimeNanoseconds
@@ -331,7 +391,7 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         var summaries: [EpochSummary] = []
         while !isComplete { if let summary = try trainEpoch() { summaries.append(summary) } }
-        let test = testSet.map { evaluate(model, on: $0, transforms: evaluationTransforms) }
+        let test = isPrimary ? testSet.map { evaluate(model, on: $0, transforms: evaluationTransforms) } : nil
         return TrainingResult(epochs: summaries, test: test, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 }

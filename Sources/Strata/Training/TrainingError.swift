@@ -7,9 +7,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case dataDirectoryNotFound(URL)
     /// Only MNIST is embedded; other datasets need `--data DIR`.
     case noDefaultData(DatasetKind)
-    /// The loss was NaN or infinite at global step `step` (epoch `epoch`, batch `batch`); the optimizer step
-    /// was not taken and no checkpoint was written.
-    case nonFiniteLoss(value: Double, epoch: Int, batch: Int, step: Int)
+    /// The loss was NaN or infinite at global step `step` (epoch `epoch`, batch `batch`), on `rank` in a
+    /// data-parallel run; the optimizer step was not taken and no checkpoint was written.
+    case nonFiniteLoss(value: Double, epoch: Int, batch: Int, step: Int, rank: Int?)
     /// A parameter or buffer holds NaN or infinity, so the checkpoint was not written.
     case nonFiniteWeights(name: String)
     /// The file is not a Strata training checkpoint, or one of its metadata entries is missing or malformed.
@@ -29,8 +29,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "dataset directory '\(url.path)' does not exist or is not a directory"
         case .noDefaultData(let kind):
             return "no embedded copy of \(kind.rawValue): give its directory with --data DIR"
-        case let .nonFiniteLoss(value, epoch, batch, step):
-            return "loss became \(value) at step \(step) (epoch \(epoch + 1), batch \(batch + 1)); stopped before the optimizer step, no checkpoint written (try a lower --lr)"
+        case let .nonFiniteLoss(value, epoch, batch, step, rank):
+            let place = rank.map { " on rank \($0)" } ?? ""
+            return "loss became \(value)\(place) at step \(step) (epoch \(epoch + 1), batch \(batch + 1)); stopped before the optimizer step, no checkpoint written (try a lower --lr)"
         case .nonFiniteWeights(let name):
             return "parameter '\(name)' holds NaN or infinity; checkpoint not written"
         case let .invalidCheckpoint(url, reason):

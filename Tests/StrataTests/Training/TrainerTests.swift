@@ -183,11 +183,11 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
             _ = try trainer.fit()
             Issue.record("training went on past a NaN loss")
         } catch let error as TrainingError {
-            guard case .nonFiniteLoss(let value, let epoch, let batch, let step) = error else {
+            guard case .nonFiniteLoss(let value, let epoch, let batch, let step, let rank) = error else {
                 Issue.record("unexpected error \(error)")
                 return
             }
-            #expect(value.isNaN && epoch == 0 && batch == 2 && step == 3)
+            #expect(value.isNaN && epoch == 0 && batch == 2 && step == 3 && rank == nil)
             #expect("\(error)".contains("step 3"))
         }
         // Two steps were taken; the third's update was not applied.
