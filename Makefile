@@ -1,6 +1,7 @@
 # Strata build entry points. Every target that compiles depends on `setup`, which installs
 # the system packages a fresh Debian machine lacks (and does nothing when they are present).
-APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev
+# Open MPI (libopenmpi-dev, openmpi-bin) serves StrataDistributed, dltrain under mpirun and the 2-rank tests.
+APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT ?= swift
 

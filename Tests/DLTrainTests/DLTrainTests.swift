@@ -5,56 +5,68 @@ import Testing
 import Glibc
 #endif
 
-/// Runs the `dltrain` binary built by SwiftPM: the test bundle lives in `.build/<triple>/<configuration>/`,
-/// and so does `dltrain` (`swift test` builds every product first).
-enum DLTrain {
-    static let binary: URL? = {
+/// An executable SwiftPM built beside the test bundle: the bundle lives in `.build/<triple>/<configuration>/`,
+/// and so do `dltrain` and `DistributedHarness` (`swift test` builds every executable target first).
+enum BuiltExecutable {
+    static func url(_ name: String) -> URL? {
         var candidates: [URL] = []
         let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("dltrain"))
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent("dltrain"))
-        candidates.append(bundleDirectory.appendingPathComponent("dltrain"))
-        candidates.append(bundleDirectory.deletingLastPathComponent().appendingPathComponent("dltrain"))
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name))
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent(name))
+        candidates.append(bundleDirectory.appendingPathComponent(name))
+        candidates.append(bundleDirectory.deletingLastPathComponent().appendingPathComponent(name))
         if let root = EmbeddedData.packageRoot {
             for configuration in ["release", "debug"] {
-                candidates.append(root.appendingPathComponent(".build/\(configuration)/dltrain"))
+                candidates.append(root.appendingPathComponent(".build/\(configuration)/\(name)"))
             }
         }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
-
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var stderrLines: [Substring] { stderr.split(separator: "\n") }
     }
+}
+
+/// A finished child process's exit status and output.
+struct ProcessOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var stderrLines: [Substring] { stderr.split(separator: "\n") }
+}
+
+/// Starts `executable arguments` with piped output.
+func startProcess(_ executable: URL, _ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.standardOutput = Pipe()
+    process.standardError = Pipe()
+    try process.run()
+    return process
+}
+
+/// Waits for a process from `startProcess` to finish and collects its output.
+func finish(_ process: Process) -> ProcessOutput {
+    let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
+    // Read both pipes before waiting so a chatty child never blocks on a full pipe.
+    nonisolated(unsafe) var errData = Data()
+    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Runs the `dltrain` binary built by SwiftPM.
+enum DLTrain {
+    static let binary = BuiltExecutable.url("dltrain")
 
     /// Runs `dltrain arguments` to completion.
-    static func run(_ arguments: [String]) throws -> Output {
-        let process = try start(arguments)
-        let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
-        // Read both pipes before waiting so a chatty child never blocks on a full pipe.
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
-    }
+    static func run(_ arguments: [String]) throws -> ProcessOutput { finish(try start(arguments)) }
 
     /// Starts `dltrain arguments` with piped output.
     static func start(_ arguments: [String]) throws -> Process {
-        let binary = try #require(binary, "dltrain was not built: run `swift build --product dltrain` (swift test builds it)")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        try process.run()
-        return process
+        try startProcess(try #require(binary, "dltrain was not built: run `swift build --product dltrain` (swift test builds it)"), arguments)
     }
 }
 
@@ -62,7 +74,7 @@ extension Dictionary {
     func mapKeys(_ transform: (Key) -> Key) -> [Key: Value] { Dictionary(uniqueKeysWithValues: map { (transform($0.key), $0.value) }) }
 }
 
-private func temporaryDirectory() throws -> URL {
+func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("dltrain-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url

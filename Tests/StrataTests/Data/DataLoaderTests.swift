@@ -51,6 +51,36 @@ import Testing
         }
     }
 
+    @Test(arguments: [(10, 2), (11, 2), (7, 3), (2, 4)])
+    func shardsSplitEachEpochAsDistributedSamplerDoes(count: Int, ranks: Int) {
+        let dataset = CountingDataset(count: count)
+        let whole = DataLoader(dataset, batchSize: 3, shuffle: true, seed: 5)
+        let shards = (0..<ranks).map { DataLoader(dataset, batchSize: 3, shuffle: true, seed: 5, shard: DataShard(index: $0, count: ranks)) }
+        let perRank = (count + ranks - 1) / ranks
+        for epoch in 0..<2 {
+            let order = whole.order(epoch: epoch)
+            // Rank r takes positions r, r + ranks, … of the epoch's order, padded by wrapping to its start.
+            let padded = (0..<perRank * ranks).map { order[$0 % count] }
+            for (rank, shard) in shards.enumerated() {
+                #expect(shard.examplesPerEpoch == perRank && shard.batchesPerEpoch == (perRank + 2) / 3)
+                #expect(ids(shard, epoch: epoch).flatMap { $0 } == stride(from: rank, to: padded.count, by: ranks).map { padded[$0] })
+            }
+            // Together the shards visit every example, and only the padding twice.
+            let visits = shards.flatMap { $0.order(epoch: epoch) }
+            #expect(Set(visits) == Set(0..<count) && visits.count == perRank * ranks)
+        }
+    }
+
+    @Test func batchIOfTwoShardsHoldsBatchIOfOneLoaderWithTwiceTheBatch() {
+        let dataset = CountingDataset(count: 64)
+        let whole = DataLoader(dataset, batchSize: 8, shuffle: true, seed: 9)
+        let halves = (0..<2).map { DataLoader(dataset, batchSize: 4, shuffle: true, seed: 9, shard: DataShard(index: $0, count: 2)) }
+        let (a, b) = (ids(halves[0], epoch: 1), ids(halves[1], epoch: 1))
+        for (index, batch) in ids(whole, epoch: 1).enumerated() {
+            #expect(Set(batch) == Set(a[index] + b[index]))
+        }
+    }
+
     @Test func prefetchYieldsTheSameBatchesAsBuildingInline() {
         let dataset = CountingDataset(count: 103)
         let transforms: [any BatchTransform] = [Normalize(mean: [1, 0], std: [2, 1])]

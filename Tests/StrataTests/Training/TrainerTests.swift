@@ -137,6 +137,42 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         }
     }
 
+    @Test func aDataParallelCheckpointResumesInOneProcessAtAnEpochBoundaryOnly() throws {
+        var c = quickConfiguration(limit: 320, epochs: 3)
+        c.schedule = .cosine
+        let train = try EmbeddedMNIST.train.get()
+        let trainer = try Trainer(configuration: c, train: train, test: nil)
+        var checkpoint = trainer.makeCheckpoint()
+        // As two ranks would save it at the end of epoch 1: their batches are half as many per epoch.
+        (checkpoint.state.epoch, checkpoint.state.batch, checkpoint.state.globalStep, checkpoint.state.worldSize) = (1, 0, trainer.loader.batchesPerEpoch / 2, 2)
+        let url = temporaryURL("two-ranks.safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try checkpoint.write(to: url)
+        let read = try Checkpoint.read(from: url)
+        #expect(read.state.worldSize == 2)
+
+        let resumed = try Trainer(configuration: c, train: train, test: nil)
+        try resumed.resume(from: read, url: url)
+        // The schedule stands one third of the way through the run, whatever the ranks counted.
+        let expected = try Trainer(configuration: c, train: train, test: nil)
+        for _ in 0..<expected.loader.batchesPerEpoch { expected.schedule?.step() }
+        #expect(resumed.optimizer.learningRate == expected.optimizer.learningRate)
+        #expect(resumed.state.worldSize == 1 && resumed.state.epoch == 1)
+
+        // Saved mid-epoch, the position counts the two ranks' batches: one process refuses it, naming both counts.
+        checkpoint.state.batch = 2
+        try checkpoint.write(to: url)
+        let midEpoch = try Trainer(configuration: c, train: train, test: nil)
+        do {
+            try midEpoch.resume(from: Checkpoint.read(from: url), url: url)
+            Issue.record("a mid-epoch checkpoint of 2 ranks was resumed by 1 process")
+        } catch let error as TrainingError {
+            guard case .checkpointMismatch = error else { Issue.record("unexpected error \(error)"); return }
+            #expect("\(error)".contains("2 process(es)") && "\(error)".contains("not 1"))
+        }
+        #expect(midEpoch.state.epoch == 0)
+    }
+
     @Test func resumingIsBitIdenticalToAnUninterruptedRun() throws {
         let threads = Strata.threads
         Strata.threads = 1
