@@ -5,7 +5,7 @@ APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libopenmpi-
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: setup build test demo check-layers bench clean
+.PHONY: setup build test demo check-layers bench bench-distributed clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -59,6 +59,19 @@ bench: setup check-layers
 	  fi; \
 	done; \
 	echo; python3 bench/ratios.py $(BENCH_DIR)/*.jsonl
+
+# Data-parallel scaling on the mlp and cnn train steps: one process with 2 threads against mpirun's 2 ranks
+# with 1 thread each (bound one per core), each rank on the workload's full batch; then the table.
+MPIRUN := mpirun $(shell [ "$$(id -u)" -eq 0 ] && echo --allow-run-as-root) --bind-to core
+bench-distributed: setup check-layers
+	$(SWIFT) build -c release --product dlbench
+	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/scaling-*.jsonl
+	@bin="$$($(SWIFT) build -c release --show-bin-path)/dlbench"; \
+	echo "== 1 process × 2 threads"; \
+	$$bin --threads 2 --only mlp,cnn --json $(BENCH_DIR)/scaling-1x2.jsonl $(BENCH_ARGS) || exit 1; \
+	echo "== mpirun -np 2, 1 thread per rank"; \
+	$(MPIRUN) -np 2 $$bin --threads 1 --only mlp,cnn --json $(BENCH_DIR)/scaling-2x1.jsonl $(BENCH_ARGS) || exit 1; \
+	echo; python3 bench/scaling.py $(BENCH_DIR)/scaling-1x2.jsonl $(BENCH_DIR)/scaling-2x1.jsonl
 
 clean:
 	rm -rf .build

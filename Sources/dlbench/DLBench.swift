@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataDistributed
 
 /// `dlbench`: runs the standard workloads of shared/bench/WORKLOADS.md and prints one JSON object per line,
 /// the fields of `reference_torch.py` with `"framework": "strata"` plus memory and workload-specific extras.
@@ -9,7 +10,12 @@ struct DLBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlbench",
         abstract: "Times Strata on the standard workloads; prints one JSON line per workload and mode.",
-        discussion: "Workloads: \(Registry.description). Run in release: swift run -c release dlbench.")
+        discussion: """
+            Workloads: \(Registry.description). Run in release: swift run -c release dlbench.
+            Under mpirun (mpirun -np 2 dlbench --threads 1 --only mlp,cnn), the model workloads' train steps run \
+            data-parallel, each rank on its own batch, and rank 0 reports samples/s over all ranks and the \
+            all-reduce's share of the step (make bench-distributed).
+            """)
 
     @Option(help: "Threads for OpenBLAS and Strata's own loops (default: Strata.threads).")
     var threads: Int?
@@ -52,10 +58,15 @@ struct DLBench: ParsableCommand {
             print("Strata threads: \(Strata.threads)")
             return
         }
+        let group = MPIProcessGroup.isLaunchedByMPI ? try MPIProcessGroup.start() : nil
+        defer { group?.finish() }
+        if let group, threads == nil { Strata.threads = group.threadsPerRank }
+        let isPrimary = (group?.rank ?? 0) == 0
         let timing = Timing(warmup: warmup, steps: steps)
-        var sink = try ReportSink(path: json)
+        var sink = try ReportSink(path: isPrimary ? json : nil)
         for name in names {
-            for record in measure(Registry.workload(named: name)!, timing: timing, threads: Strata.threads) {
+            for record in measure(Registry.workload(named: name)!, timing: timing, threads: Strata.threads, group: group)
+            where isPrimary {
                 sink.emit(record)
             }
         }

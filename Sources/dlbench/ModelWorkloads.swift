@@ -9,12 +9,14 @@ extension Workloads {
     static func model(name: String, model: some Module, forward: @escaping (Tensor) -> Tensor,
                       x: Tensor, y: Tensor, optimizer: Optimizer, flops: Double,
                       loss: @escaping (Tensor, Tensor) -> Tensor = { Loss.crossEntropy($0, $1) }) -> Workload {
-        Workload(name: name, batch: x.shape[0], steps: [
+        let sync = GradientSync(model.trainableParameters())
+        return Workload(name: name, batch: x.shape[0], steps: [
             Step(mode: .train, flops: flops, setUp: { model.train() }, run: {
                 optimizer.zeroGrad()
                 loss(forward(x), y).backward()
+                sync.run()
                 optimizer.step()
-            }),
+            }, gradientSync: sync),
             Step(mode: .infer, flops: flops / 3, setUp: { model.eval() }, run: {
                 withNoGrad { _ = forward(x) }
             }),

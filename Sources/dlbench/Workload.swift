@@ -28,6 +28,29 @@ struct Step {
     var baseline: (name: String, run: () -> Void)? = nil
     /// Workload-specific fields computed from the median step time in seconds (e.g. `gb_per_s`).
     var extras: (Double) -> [(String, JSONValue)] = { _ in [] }
+    /// A train step's gradient averaging, run between backward and the optimizer step (data-parallel mode).
+    var gradientSync: GradientSync? = nil
+}
+
+/// What a train step does between backward and the optimizer step: nothing in one process; under mpirun,
+/// `GradientBuckets.average()` over the ranks, timed so the report can give the all-reduce's share of a step.
+final class GradientSync {
+    let parameters: [Tensor]
+    private var buckets: GradientBuckets?
+    /// Seconds spent averaging since the last `resetClock()`.
+    private(set) var seconds = 0.0
+
+    init(_ parameters: [Tensor]) { self.parameters = parameters }
+
+    /// Averages over `group` from now on.
+    func attach(to group: any ProcessGroup) { buckets = GradientBuckets(parameters, group: group) }
+
+    func resetClock() { seconds = 0 }
+
+    func run() {
+        guard let buckets else { return }
+        seconds += Timing.seconds { buckets.average() }
+    }
 }
 
 /// What one step's timing found.
@@ -38,6 +61,8 @@ struct Measurement {
     var baselineSeconds: Double?
     /// Buffers the pool had to `malloc` during the timed steps, per step.
     var allocationsPerStep: Double
+    /// The fraction of the timed steps' total time spent in `gradientSync`, when the step has one.
+    var syncShare: Double?
 }
 
 extension Timing {
@@ -51,6 +76,7 @@ extension Timing {
         }
         var times: [Double] = [], baselineTimes: [Double] = []
         var allocations = 0
+        step.gradientSync?.resetClock()
         for i in 0..<count {
             // Alternate which of the pair goes first: on a loaded machine the first call after a pause
             // pays for waking OpenBLAS's worker thread, and that cost must not always land on one side.
@@ -63,18 +89,26 @@ extension Timing {
         }
         return Measurement(seconds: Self.median(times),
                            baselineSeconds: baselineTimes.isEmpty ? nil : Self.median(baselineTimes),
-                           allocationsPerStep: Double(allocations) / Double(count))
+                           allocationsPerStep: Double(allocations) / Double(count),
+                           syncShare: step.gradientSync.map { $0.seconds / times.reduce(0, +) })
     }
 }
 
 /// Builds the workload, times each of its steps and returns one report line per step.
-func measure(_ make: () -> Workload, timing: Timing, threads: Int) -> [Record] {
+///
+/// With a `group` (dlbench under mpirun), only the train steps run, data-parallel: every rank trains on its own
+/// batch of `workload.batch` samples and averages gradients over the group, so a step processes `ranks × batch`
+/// samples; the lines add `ranks` and `allreduce_share`.
+func measure(_ make: () -> Workload, timing: Timing, threads: Int, group: (any ProcessGroup)? = nil) -> [Record] {
     // Start each workload from an empty pool and a fresh high-water mark, so its peak RSS is its own.
     Strata.releaseCachedMemory()
     resetPeakResident()
     Strata.seed(0)
     let workload = make()
-    return workload.steps.map { step in
+    let ranks = group?.size ?? 1
+    let steps = group == nil ? workload.steps : workload.steps.filter { $0.gradientSync != nil }
+    return steps.map { step in
+        if let group { step.gradientSync?.attach(to: group) }
         let m = timing.measure(step)
         var record = Record()
         record.append("workload", .string(workload.name))
@@ -82,9 +116,11 @@ func measure(_ make: () -> Workload, timing: Timing, threads: Int) -> [Record] {
         record.append("threads", .int(threads))
         record.append("batch", .int(workload.batch))
         record.append("mode", .string(step.mode.rawValue))
+        if group != nil { record.append("ranks", .int(ranks)) }
         record.append("step_ms", .double(rounded(m.seconds * 1e3, 3)))
-        record.append("samples_per_s", .double(rounded(Double(workload.batch) / m.seconds, 1)))
-        record.append("gflops", .double(rounded(step.flops / m.seconds / 1e9, 2)))
+        record.append("samples_per_s", .double(rounded(Double(ranks * workload.batch) / m.seconds, 1)))
+        record.append("gflops", .double(rounded(Double(ranks) * step.flops / m.seconds / 1e9, 2)))
+        if group != nil, let share = m.syncShare { record.append("allreduce_share", .double(rounded(share, 4))) }
         if let peak = peakResidentMegabytes() { record.append("peak_rss_mb", .double(rounded(peak, 1))) }
         record.append("allocs_per_step", .double(rounded(m.allocationsPerStep, 2)))
         if let baseline = step.baseline, let seconds = m.baselineSeconds {
