@@ -5,7 +5,7 @@
 /// Call `average()` after `backward()` and before the optimizer step, on every rank. Afterwards each
 /// parameter's `grad` is a view into its bucket, which is allocated once and reused on every step (the
 /// next `average()` overwrites it, so do not keep a gradient across steps). A parameter without a gradient
-/// on this rank contributes zeros and receives the average of the others.
+/// on this rank counts as zeros in the mean, and receives the mean like every other parameter.
 ///
 /// The all-reduces run after the whole backward pass rather than overlapped with it. On one machine the
 /// ranks already use every core for backward, and Open MPI's shared-memory reduction needs a core to make
