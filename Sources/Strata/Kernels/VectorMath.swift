@@ -91,3 +91,29 @@ typealias Float4 = SIMD4<Float>
     let signed = unsafeBitCast(unsafeBitCast(large, to: SIMD4<UInt32>.self) | (bits & sign), to: Float4.self)
     return signed.replacing(with: small, where: a .< 0.9)
 }
+
+/// Replaces `p[i]` by `exp(p[i] − shift)` for `i < count` and returns their sum: the exponentials of a
+/// max-shifted softmax row, four lanes at a time. Exponents below −87.3 (where `exp4` clamps) give exactly
+/// 0, so `-inf` entries (masked scores) stay out of the sum and of the probabilities.
+func exponentiateShifted(_ p: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+    @inline(__always) func exp(_ v: Float4) -> Float4 {
+        let x = v - shift
+        return exp4(x).replacing(with: 0, where: x .< -87.3)
+    }
+    var total = Float4()
+    var i = 0
+    while i + 4 <= count {
+        let e = exp(load4(p + i))
+        store4(e, p + i)
+        total += e
+        i += 4
+    }
+    if i < count {
+        var v = Float4(repeating: -.infinity)
+        for j in 0..<count - i { v[j] = p[i + j] }
+        let e = exp(v)
+        for j in 0..<count - i { p[i + j] = e[j] }
+        total += e
+    }
+    return total.sum()
+}

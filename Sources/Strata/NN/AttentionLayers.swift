@@ -70,18 +70,15 @@ public final class MultiheadAttention: Module, ModeDependent {
         require(q0.shape[2] == e && k0.shape == layout(s) && v0.shape == layout(s),
                 "\(op): query \(query.shape), key \(key.shape), value \(value.shape) do not match embedDim \(e) (batch dim \(unbatched ? "none" : "\(batchDim)"))")
 
-        // Projections: [·, ·, E] · [E, E]ᵀ → [·, ·, E]; self-attention projects all three in one gemm.
-        let projected: [Tensor]
-        if query === key && key === value {
-            projected = Tensor.linear(q0, weight: inProjWeight, bias: inProjBias).chunk(3, dim: -1)
-        } else {
-            let weights = inProjWeight.chunk(3, dim: 0)
-            let biases = inProjBias?.chunk(3, dim: 0)
-            projected = [q0, k0, v0].enumerated().map { i, x in Tensor.linear(x, weight: weights[i], bias: biases?[i]) }
-        }
-        // → [B, H, len, D]. E splits into [H, D] as a view even of a third of the fused projection, and gemm reads
-        // the permuted heads through their strides, so the heads are never copied.
-        let (q, k, v) = (projected[0], projected[1], projected[2])
+        // Projections: [·, ·, E] · [E, E]ᵀ → [·, ·, E], one gemm each with a row block of in_proj_weight.
+        // Self-attention too: one fused [3E, E] gemm would be chunked into three column slices, and the
+        // gradients of three slices of [·, ·, 3E] are three zero-filled buffers of that size to be summed.
+        let (w, bias) = (inProjWeight.chunk(3, dim: 0), inProjBias?.chunk(3, dim: 0))   // [E, E] and [E] each
+        let (q, k, v) = (Tensor.linear(q0, weight: w[0], bias: bias?[0]),
+                         Tensor.linear(k0, weight: w[1], bias: bias?[1]),
+                         Tensor.linear(v0, weight: w[2], bias: bias?[2]))
+        // → [B, H, len, D]. E splits into [H, D] as a view, and gemm reads the permuted heads through their
+        // strides, so the heads are never copied.
         func heads(_ t: Tensor, _ length: Int) -> Tensor {
             batchMajor ? t.reshaped([b, length, h, d]).permuted([0, 2, 1, 3]) : t.reshaped([length, b, h, d]).permuted([1, 2, 0, 3])
         }
