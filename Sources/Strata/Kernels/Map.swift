@@ -119,6 +119,13 @@ func vectorMap<F: VectorizedUnaryFunction>(_: F.Type, _ src: UnsafePointer<Float
                                            into dst: UnsafeMutablePointer<Float>) {
     parallelFor(count, grain: vectorMapGrain) { range in
         var i = range.lowerBound
+        // Two independent vectors per iteration: the polynomials are long dependency chains.
+        while i + 8 <= range.upperBound {
+            let (y0, y1) = (F.apply(load4(src + i)), F.apply(load4(src + i + 4)))
+            store4(y0, dst + i)
+            store4(y1, dst + i + 4)
+            i += 8
+        }
         while i + 4 <= range.upperBound {
             store4(F.apply(load4(src + i)), dst + i)
             i += 4
@@ -137,6 +144,12 @@ func vectorMap<F: VectorizedBinaryFunction>(_: F.Type, _ a: UnsafePointer<Float>
                                             into dst: UnsafeMutablePointer<Float>) {
     parallelFor(count, grain: vectorMapGrain) { range in
         var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let (z0, z1) = (F.apply(load4(a + i), load4(b + i)), F.apply(load4(a + i + 4), load4(b + i + 4)))
+            store4(z0, dst + i)
+            store4(z1, dst + i + 4)
+            i += 8
+        }
         while i + 4 <= range.upperBound {
             store4(F.apply(load4(a + i), load4(b + i)), dst + i)
             i += 4

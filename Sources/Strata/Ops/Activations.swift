@@ -72,7 +72,7 @@ enum GELUFunction: VectorizedUnaryFunction {
         return half * x * (1 + T.erf(x * T(fromDouble: GELUConstants.inverseSqrt2)))
     }
 
-    static func apply(_ x: Float4) -> Float4 {
+    @inline(__always) static func apply(_ x: Float4) -> Float4 {
         0.5 * x * (1 + erf4(x * Float(GELUConstants.inverseSqrt2)))
     }
 }
@@ -86,7 +86,7 @@ enum GELUGradFunction: VectorizedBinaryFunction {
     }
 
     /// The same on four lanes; `φ` is flushed to 0 where `exp4` would clamp (|x| > 13.2), as `expf` underflows.
-    static func apply(_ g: Float4, _ x: Float4) -> Float4 {
+    @inline(__always) static func apply(_ g: Float4, _ x: Float4) -> Float4 {
         let cdf = 0.5 * (1 + erf4(x * Float(GELUConstants.inverseSqrt2)))
         let exponent = -0.5 * x * x
         let pdf = (Float(GELUConstants.inverseSqrt2Pi) * exp4(exponent)).replacing(with: 0, where: exponent .< -87.3)

@@ -55,7 +55,7 @@ enum LogFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> 
 /// The error function: Float32 on four lanes with `erf4` (within 1e-7 relative), Float64 with libm's `erf`.
 enum ErfFunction: VectorizedUnaryFunction {
     static func apply<T: FloatElement>(_ x: T) -> T { T.erf(x) }
-    static func apply(_ x: Float4) -> Float4 { erf4(x) }
+    @inline(__always) static func apply(_ x: Float4) -> Float4 { erf4(x) }
 }
 enum SqrtFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { x.squareRoot() } }
 enum AbsFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { x.magnitude } }

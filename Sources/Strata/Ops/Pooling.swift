@@ -229,17 +229,20 @@ private func maxPool2x2(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePoin
                 let d = dst + p * geo.outPlane + oh * wo, a = indices + p * geo.outPlane + oh * wo
                 let rowStart = 2 * oh * w
                 var ow = 0
-                while ow + 4 <= wo {
-                    // Columns 2·ow ..< 2·ow + 8 of both rows, split into the windows' left and right columns.
-                    let upper = UnsafeRawPointer(top + 2 * ow).loadUnaligned(as: SIMD8<Float>.self)
-                    let lower = UnsafeRawPointer(bottom + 2 * ow).loadUnaligned(as: SIMD8<Float>.self)
+                // Four outputs at a time. A last partial group is redone as the four outputs ending at `Wo`
+                // (the overlapping ones get the same values again), so only `Wo < 4` takes the scalar loop.
+                while ow < wo && wo >= 4 {
+                    let first = Swift.min(ow, wo - 4)
+                    // Columns 2·first ..< 2·first + 8 of both rows, split into the windows' left and right columns.
+                    let upper = UnsafeRawPointer(top + 2 * first).loadUnaligned(as: SIMD8<Float>.self)
+                    let lower = UnsafeRawPointer(bottom + 2 * first).loadUnaligned(as: SIMD8<Float>.self)
                     var best = upper.evenHalf, offset = SIMD4<Int32>(repeating: 0)
                     keepLarger(&best, &offset, upper.oddHalf, 1)
                     keepLarger(&best, &offset, lower.evenHalf, Int32(w))
                     keepLarger(&best, &offset, lower.oddHalf, Int32(w + 1))
-                    store4(best, d + ow)
-                    for lane in 0..<4 { a[ow + lane] = Int64(rowStart + 2 * (ow + lane) + Int(offset[lane])) }
-                    ow += 4
+                    store4(best, d + first)
+                    for lane in 0..<4 { a[first + lane] = Int64(rowStart + 2 * (first + lane) + Int(offset[lane])) }
+                    ow = first + 4
                 }
                 while ow < wo {
                     var best = top[2 * ow], offset = 0

@@ -93,8 +93,8 @@ import Testing
 
     /// Float32 2×2 pooling at stride 2 takes its own four-lane kernel; Float64 takes the general window loop.
     /// The values are small integers (many ties within a window), with NaN and −inf sprinkled in, and the
-    /// sizes include odd ones (a last row and column in no window) and widths with a scalar tail
-    /// (`Wo` = 1, 3, 6, 9). Both paths must pick the same element of every window: equal outputs, and the
+    /// sizes include odd ones (a last row and column in no window), widths of fewer than four outputs (the
+    /// scalar loop) and widths whose last group of four overlaps the one before (`Wo` = 1, 3, 6, 9). Both paths must pick the same element of every window: equal outputs, and the
     /// same input gradient for an upstream gradient of distinct values.
     @Test(arguments: [[2, 3, 5, 7], [1, 1, 2, 2], [2, 2, 9, 13], [3, 4, 6], [1, 2, 8, 18], [1, 1, 3, 19]] as [[Int]])
     func maxPool2x2FastPathMatchesGeneralPath(shape: [Int]) {
