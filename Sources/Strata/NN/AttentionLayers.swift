@@ -59,28 +59,29 @@ public final class MultiheadAttention: Module, ModeDependent {
         let unbatched = query.rank == 2
         require((query.rank == 3 || unbatched) && key.rank == query.rank && value.rank == query.rank,
                 "\(op): query \(query.shape), key \(key.shape), value \(value.shape) must all be 3-D (or all 2-D)")
-        let batchDim = batchFirst ? 0 : 1
-        func sequenceFirst(_ t: Tensor) -> Tensor {       // → [len, B, E]
-            unbatched ? t.unsqueezed(1) : (batchFirst ? t.transposed(0, 1) : t)
-        }
-        let (q0, k0, v0) = (sequenceFirst(query), sequenceFirst(key), sequenceFirst(value))
-        let (l, b, s, e, h) = (q0.shape[0], q0.shape[1], k0.shape[0], embedDim, numHeads)
+        // Everything runs in the caller's layout, [B, len, E] (batch-major: batchFirst or unbatched) or
+        // [len, B, E], so no input or output is transposed and copied.
+        let batchMajor = batchFirst || unbatched
+        let (q0, k0, v0) = unbatched ? (query.unsqueezed(0), key.unsqueezed(0), value.unsqueezed(0)) : (query, key, value)
+        let (lengthDim, batchDim) = batchMajor ? (1, 0) : (0, 1)
+        let (l, b, s, e, h) = (q0.shape[lengthDim], q0.shape[batchDim], k0.shape[lengthDim], embedDim, numHeads)
         let d = e / h
-        require(q0.shape[2] == e && k0.shape == [s, b, e] && v0.shape == [s, b, e],
+        func layout(_ length: Int) -> [Int] { batchMajor ? [b, length, e] : [length, b, e] }
+        require(q0.shape[2] == e && k0.shape == layout(s) && v0.shape == layout(s),
                 "\(op): query \(query.shape), key \(key.shape), value \(value.shape) do not match embedDim \(e) (batch dim \(unbatched ? "none" : "\(batchDim)"))")
 
-        // Projections: [len, B, E] · [E, E]ᵀ → [len, B, E]; self-attention projects all three in one gemm.
-        let projected: [Tensor]
-        if query === key && key === value {
-            projected = Tensor.linear(q0, weight: inProjWeight, bias: inProjBias).chunk(3, dim: -1)
-        } else {
-            let weights = inProjWeight.chunk(3, dim: 0)
-            let biases = inProjBias?.chunk(3, dim: 0)
-            projected = [q0, k0, v0].enumerated().map { i, x in Tensor.linear(x, weight: weights[i], bias: biases?[i]) }
+        // Projections: [·, ·, E] · [E, E]ᵀ → [·, ·, E], one gemm each with a row block of in_proj_weight.
+        // Self-attention too: one fused [3E, E] gemm would be chunked into three column slices, and the
+        // gradients of three slices of [·, ·, 3E] are three zero-filled buffers of that size to be summed.
+        let (w, bias) = (inProjWeight.chunk(3, dim: 0), inProjBias?.chunk(3, dim: 0))   // [E, E] and [E] each
+        let (q, k, v) = (Tensor.linear(q0, weight: w[0], bias: bias?[0]),
+                         Tensor.linear(k0, weight: w[1], bias: bias?[1]),
+                         Tensor.linear(v0, weight: w[2], bias: bias?[2]))
+        // → [B, H, len, D]. E splits into [H, D] as a view, and gemm reads the permuted heads through their
+        // strides, so the heads are never copied.
+        func heads(_ t: Tensor, _ length: Int) -> Tensor {
+            batchMajor ? t.reshaped([b, length, h, d]).permuted([0, 2, 1, 3]) : t.reshaped([length, b, h, d]).permuted([1, 2, 0, 3])
         }
-        // [len, B, E] → [len, B, H, D] → [B, H, len, D]
-        let (q, k, v) = (projected[0], projected[1], projected[2])
-        func heads(_ t: Tensor, _ length: Int) -> Tensor { t.reshaped([length, b, h, d]).permuted([1, 2, 0, 3]) }
         let (qh, kh, vh) = (heads(q, l), heads(k, s), heads(v, s))
 
         // Masks → [B, H, L, S]-broadcastable: attnMask [L, S] or [B, H, L, S]; keyPaddingMask [B, 1, 1, S].
@@ -112,10 +113,10 @@ public final class MultiheadAttention: Module, ModeDependent {
             attended = Tensor.scaledDotProductAttention(query: qh, key: kh, value: vh, mask: combinedKeepMask(masks, dtype: q.dtype),
                                                         isCausal: isCausal, dropout: p)
         }
-        // [B, H, L, D] → [L, B, H, D] → [L, B, E] → out_proj
-        var output = outProj(attended.permuted([2, 0, 1, 3]).reshaped([l, b, e]))
-        output = unbatched ? output.squeezed(1) : (batchFirst ? output.transposed(0, 1) : output)
-        return (output, weights)
+        // [B, H, L, D] → [B, L, H, D] or [L, B, H, D] → [B, L, E] or [L, B, E] (the one copy) → out_proj
+        let merged = batchMajor ? attended.permuted([0, 2, 1, 3]).reshaped([b, l, e]) : attended.permuted([2, 0, 1, 3]).reshaped([l, b, e])
+        let output = outProj(merged)
+        return (unbatched ? output.squeezed(0) : output, weights)
     }
 
     /// PyTorch-convention masks (bool true = forbidden, or float additive) merged into one SDPA mask:

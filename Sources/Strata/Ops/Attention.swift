@@ -101,7 +101,7 @@ extension Tensor {
 
     /// Turns raw scores `[B…, L, S]` (contiguous) into attention probabilities in place, one pass per row:
     /// `x·scale`, the mask (bool: keep where true; float: added), the causal limit, then a max-shifted softmax.
-    /// A row with nothing allowed (max `-inf`) is set to zeros.
+    /// A row with nothing allowed (max `-inf`) is set to zeros. Float32 rows take their exponentials four at a time.
     private static func maskedSoftmaxRows(_ scores: Tensor, batchShape: [Int], l: Int, s: Int, scale: Double,
                                           mask: Tensor?, causal: Bool, op: String) {
         let rows = Shape.count(batchShape) * l
@@ -141,10 +141,15 @@ extension Tensor {
                         continue
                     }
                     var sum: T = 0
-                    for j in 0..<s {
-                        let p = T.exp(y[j] - m)
-                        y[j] = p
-                        sum += p
+                    if T.self == Float.self {
+                        let row = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+                        sum = unsafeBitCast(exponentiateShifted(row, count: s, shift: unsafeBitCast(m, to: Float.self)), to: T.self)
+                    } else {
+                        for j in 0..<s {
+                            let p = T.exp(y[j] - m)
+                            y[j] = p
+                            sum += p
+                        }
                     }
                     let reciprocal = 1 / sum
                     for j in 0..<s { y[j] *= reciprocal }

@@ -64,11 +64,17 @@ struct ConvGeometry {
 
     // MARK: im2col / col2im
 
+    /// Stride 1 and `Wo = W` (the "same" padding of the benchmark convolutions): each columns row is then
+    /// the image plane shifted by a constant, so im2col copies it in one block and zeroes the few entries
+    /// that fall in the padding, instead of one short copy per output row.
+    private var isRowPreserving: Bool { stride == (1, 1) && outWidth == width }
+
     /// Unfolds one image `[C, H, W]` into columns `[C·kh·kw, L]`: row `(c·kh + i)·kw + j`, column
     /// `oh·Wo + ow` holds `image[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]`, or 0 where that is padding.
     func im2col<T: FloatElement>(_ image: UnsafePointer<T>, into columns: UnsafeMutablePointer<T>) {
         let (kh, kw) = kernel, (sh, sw) = stride, (ph, pw) = padding, (dh, dw) = dilation
         let (h, w, ho, wo, l) = (height, width, outHeight, outWidth, outPlane)
+        let rowPreserving = isRowPreserving
         parallelFor(columnRows, grain: max(1, 32_768 / max(l, 1))) { rows in
             for row in rows {
                 let j = row % kw, i = (row / kw) % kh, c = row / (kw * kh)
@@ -76,6 +82,23 @@ struct ConvGeometry {
                 let dst = columns + row * l
                 let offset = j * dw - pw
                 let valid = ConvGeometry.validRange(offset: offset, stride: sw, size: w, count: wo)
+                if rowPreserving {
+                    // dst[oh·W + ow] = plane[oh·W + ow + shift] for the output rows whose input row exists.
+                    let shift = (i * dh - ph) * w + offset
+                    let rowsInside = ConvGeometry.validRange(offset: i * dh - ph, stride: 1, size: h, count: ho)
+                    let (lo, hi) = (rowsInside.lowerBound * w, rowsInside.upperBound * w)
+                    let copyLo = min(max(lo, -shift), hi), copyHi = max(copyLo, min(hi, h * w - shift))
+                    dst.update(repeating: 0, count: copyLo)
+                    (dst + copyLo).update(from: plane + copyLo + shift, count: copyHi - copyLo)
+                    (dst + copyHi).update(repeating: 0, count: l - copyHi)
+                    // The block copy read neighbouring rows' pixels into the columns that are padding.
+                    for oh in rowsInside {
+                        let d = dst + oh * wo
+                        for ow in 0..<valid.lowerBound { d[ow] = 0 }
+                        for ow in valid.upperBound..<wo { d[ow] = 0 }
+                    }
+                    continue
+                }
                 for oh in 0..<ho {
                     let ih = oh * sh - ph + i * dh
                     let d = dst + oh * wo
@@ -114,7 +137,11 @@ struct ConvGeometry {
                             let ih = oh * sh - ph + i * dh
                             guard ih >= 0 && ih < h else { continue }
                             let d = plane + ih * w + offset, s = src + oh * wo
-                            for ow in valid { d[ow * sw] += s[ow] }
+                            if sw == 1 {
+                                for ow in valid { d[ow] += s[ow] }   // unit stride: a loop the compiler vectorises
+                            } else {
+                                for ow in valid { d[ow * sw] += s[ow] }
+                            }
                         }
                     }
                 }

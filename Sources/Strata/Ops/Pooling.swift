@@ -47,6 +47,7 @@ extension Tensor {
     /// `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]` with `Ho = ⌊(H + 2·ph − kh) / sh⌋ + 1`.
     /// `stride` defaults to the kernel; padding may be at most half the kernel. The forward stores the
     /// position of each maximum, and backward adds each output's gradient to that position only.
+    /// Float32 with kernel 2, stride 2 and no padding runs a four-lane kernel with the same results.
     public func maxPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
         let stride = stride ?? kernel
         let (ho, wo) = windowedOutputSize("maxPool2d", kernel: kernel, stride: stride, padding: padding)
@@ -83,7 +84,10 @@ extension Tensor {
                 }
             }
         }
+        let halving = kernel == (2, 2) && stride == (2, 2) && padding == (0, 0)
         switch dtype {
+        case .float32 where halving:
+            maxPool2x2(x.pointer(Float.self), into: out.pointer(Float.self), indices: indices.pointer(Int64.self), geometry: geo)
         case .float32: run(Float.self)
         case .float64: run(Double.self)
         default: unsupported("maxPool2d", dtype)
@@ -91,7 +95,9 @@ extension Tensor {
         let inputShape = shape
         return Tensor.differentiable("maxPool2d", inputs: [self], output: out) { g in   // g: [P, Ho, Wo]
             let gc = g.contiguousData()
-            let dx = Tensor.zeros(inputShape, dtype: gc.dtype)
+            // The 2×2 path writes every element; the general one adds into zeros.
+            let dx = halving && gc.dtype == .float32 ? Tensor(uninitialized: inputShape, dtype: gc.dtype)
+                                                      : Tensor.zeros(inputShape, dtype: gc.dtype)
             func run<T: FloatElement>(_: T.Type) {
                 let gp = gc.pointer(T.self), dp = dx.pointer(T.self), arg = indices.pointer(Int64.self)
                 // dx[argmax] += g: overlapping windows may pick the same element, so add.
@@ -103,6 +109,8 @@ extension Tensor {
                 }
             }
             switch gc.dtype {
+            case .float32 where halving:
+                maxPool2x2Backward(gc.pointer(Float.self), indices: indices.pointer(Int64.self), into: dx.pointer(Float.self), geometry: geo)
             case .float32: run(Float.self)
             case .float64: run(Double.self)
             default: unsupported("maxPool2d backward", gc.dtype)
@@ -190,6 +198,95 @@ extension Tensor {
     /// Adaptive average pooling to a square output: `adaptiveAvgPool2d(outputSize: (s, s))`.
     public func adaptiveAvgPool2d(outputSize: Int) -> Tensor {
         adaptiveAvgPool2d(outputSize: (outputSize, outputSize))
+    }
+}
+
+// MARK: 2×2 max pooling at stride 2, Float32 on four lanes
+//
+// The common `MaxPool2d(2)` (kernel 2, stride 2, no padding): every window lies inside the plane and windows
+// do not overlap, so the general loop's bounds and NaN branches go. Four outputs at a time: a row pair of
+// eight inputs is split into even and odd columns and the four candidates are compared lane-wise with the
+// general path's rule (strictly larger, or NaN over a number, in scan order), so values, tie-breaking and
+// indices are the same. `PoolingTests` compares the two paths.
+
+/// Replaces `best` (and its window offset) by `candidate` where the general path would: strictly larger,
+/// or a NaN over a number.
+@inline(__always) private func keepLarger(_ best: inout Float4, _ offset: inout SIMD4<Int32>, _ candidate: Float4, _ at: Int32) {
+    let wins = (candidate .> best) .| ((candidate .!= candidate) .& (best .== best))
+    best.replace(with: candidate, where: wins)
+    offset.replace(with: at, where: wins)
+}
+
+/// Forward of `maxPool2d(kernel: 2, stride: 2)` over `[P, H, W]` → `[P, ⌊H/2⌋, ⌊W/2⌋]`, with each maximum's
+/// flat index `h·W + w` in its plane.
+private func maxPool2x2(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int64>,
+                        geometry geo: PoolGeometry) {
+    let (w, ho, wo) = (geo.width, geo.outHeight, geo.outWidth)
+    parallelFor(geo.planes, grain: geo.grain(window: 4)) { planes in
+        for p in planes {
+            for oh in 0..<ho {
+                let top = src + p * geo.plane + 2 * oh * w, bottom = top + w
+                let d = dst + p * geo.outPlane + oh * wo, a = indices + p * geo.outPlane + oh * wo
+                let rowStart = 2 * oh * w
+                var ow = 0
+                // Four outputs at a time. A last partial group is redone as the four outputs ending at `Wo`
+                // (the overlapping ones get the same values again), so only `Wo < 4` takes the scalar loop.
+                while ow < wo && wo >= 4 {
+                    let first = Swift.min(ow, wo - 4)
+                    // Columns 2·first ..< 2·first + 8 of both rows, split into the windows' left and right columns.
+                    let upper = UnsafeRawPointer(top + 2 * first).loadUnaligned(as: SIMD8<Float>.self)
+                    let lower = UnsafeRawPointer(bottom + 2 * first).loadUnaligned(as: SIMD8<Float>.self)
+                    var best = upper.evenHalf, offset = SIMD4<Int32>(repeating: 0)
+                    keepLarger(&best, &offset, upper.oddHalf, 1)
+                    keepLarger(&best, &offset, lower.evenHalf, Int32(w))
+                    keepLarger(&best, &offset, lower.oddHalf, Int32(w + 1))
+                    store4(best, d + first)
+                    for lane in 0..<4 { a[first + lane] = Int64(rowStart + 2 * (first + lane) + Int(offset[lane])) }
+                    ow = first + 4
+                }
+                while ow < wo {
+                    var best = top[2 * ow], offset = 0
+                    func consider(_ candidate: Float, _ at: Int) {
+                        if candidate > best || (candidate.isNaN && !best.isNaN) { (best, offset) = (candidate, at) }
+                    }
+                    consider(top[2 * ow + 1], 1)
+                    consider(bottom[2 * ow], w)
+                    consider(bottom[2 * ow + 1], w + 1)
+                    d[ow] = best
+                    a[ow] = Int64(rowStart + 2 * ow + offset)
+                    ow += 1
+                }
+            }
+        }
+    }
+}
+
+/// Backward of `maxPool2x2`: each window's gradient goes to its maximum and zeros to the other three; the last
+/// row and column of an odd-sized plane, in no window, get zeros. Writes every element of `dx`.
+private func maxPool2x2Backward(_ g: UnsafePointer<Float>, indices: UnsafePointer<Int64>, into dx: UnsafeMutablePointer<Float>,
+                                geometry geo: PoolGeometry) {
+    let (h, w, ho, wo) = (geo.height, geo.width, geo.outHeight, geo.outWidth)
+    parallelFor(geo.planes, grain: geo.grain(window: 4)) { planes in
+        for p in planes {
+            let plane = dx + p * geo.plane
+            for oh in 0..<ho {
+                let top = plane + 2 * oh * w, bottom = top + w
+                let gr = g + p * geo.outPlane + oh * wo, a = indices + p * geo.outPlane + oh * wo
+                let rowStart = 2 * oh * w
+                for ow in 0..<wo {
+                    let offset = Int(a[ow]) - rowStart - 2 * ow, value = gr[ow]
+                    top[2 * ow] = offset == 0 ? value : 0
+                    top[2 * ow + 1] = offset == 1 ? value : 0
+                    bottom[2 * ow] = offset == w ? value : 0
+                    bottom[2 * ow + 1] = offset == w + 1 ? value : 0
+                }
+                if w % 2 == 1 {
+                    top[w - 1] = 0
+                    bottom[w - 1] = 0
+                }
+            }
+            if h % 2 == 1 { (plane + (h - 1) * w).update(repeating: 0, count: w) }
+        }
     }
 }
 

@@ -1,11 +1,17 @@
-/// Views share storage with their source: reshape of a contiguous tensor, permute/transpose, slicing,
-/// expand, squeeze and unsqueeze never copy elements. Each records a pullback that maps the gradient back.
+/// Views share storage with their source: permute/transpose, slicing, expand, squeeze, unsqueeze and reshape
+/// (when the strides allow; see `reshaped`) never copy elements. Each records a pullback that maps the
+/// gradient back.
 extension Tensor {
     /// A view with the same elements in row-major order and a new shape; one dimension may be `-1`.
-    /// Copies only when this tensor is not contiguous.
+    /// As `torch.reshape`, a strided tensor is viewed too when the new shape only splits or merges dims
+    /// that are laid out one inside the other (splitting the last dim of a column slice, for example);
+    /// otherwise the elements are copied.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         let resolved = Shape.resolve(newShape, count: count, op: "reshape", from: shape)
         if resolved == shape { return self }
+        if !isContiguous, let viewStrides = Shape.viewStrides(shape: shape, strides: strides, as: resolved) {
+            return reshapedView(resolved, strides: viewStrides)
+        }
         let source = contiguous()
         let view = Tensor(storage: source.storage, shape: resolved, strides: Shape.contiguousStrides(resolved),
                           offset: source.offset, dtype: dtype)

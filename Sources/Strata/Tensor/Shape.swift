@@ -12,6 +12,34 @@ enum Shape {
         return strides
     }
 
+    /// Strides that view a tensor of `shape` and `strides` as `newShape` (same count) without moving
+    /// elements, or nil when there are none. Each run of old dims that are laid out one inside the other
+    /// (`strides[d − 1] = shape[d]·strides[d]`) is one chunk of memory with a uniform step; the new dims
+    /// must tile the chunks exactly, in order. Reference: PyTorch's `computeStride` (`TensorUtils.cpp`).
+    static func viewStrides(shape: [Int], strides: [Int], as newShape: [Int]) -> [Int]? {
+        guard !shape.isEmpty, count(shape) > 0 else { return nil }
+        var newStrides = [Int](repeating: 0, count: newShape.count)
+        var newDim = newShape.count - 1
+        var chunkStride = strides[shape.count - 1]
+        var (chunkCount, viewCount) = (1, 1)
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            chunkCount *= shape[d]
+            // The chunk ends at d unless the dim before continues it (size-1 dims never break a chunk).
+            guard d == 0 || (shape[d - 1] != 1 && strides[d - 1] != chunkCount * chunkStride) else { continue }
+            while newDim >= 0 && (viewCount < chunkCount || newShape[newDim] == 1) {
+                newStrides[newDim] = viewCount * chunkStride
+                viewCount *= newShape[newDim]
+                newDim -= 1
+            }
+            guard viewCount == chunkCount else { return nil }
+            if d > 0 {
+                chunkStride = strides[d - 1]
+                (chunkCount, viewCount) = (1, 1)
+            }
+        }
+        return newDim == -1 ? newStrides : nil
+    }
+
     /// Row-major density; dimensions of size 1 may have any stride.
     static func isContiguous(shape: [Int], strides: [Int]) -> Bool {
         var expected = 1

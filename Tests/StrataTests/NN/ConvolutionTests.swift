@@ -24,6 +24,10 @@ private let convCases: [ConvCase] = [
     ConvCase(input: [1, 4, 4, 4], outChannels: 4, kernel: (3, 3), stride: (2, 2), padding: (1, 1), groups: 4),  // depthwise
     ConvCase(input: [2, 4, 3, 5], outChannels: 6, kernel: (1, 1), groups: 2),                                    // pointwise: no im2col
     ConvCase(input: [2, 3, 4, 4], outChannels: 2, kernel: (1, 1), stride: (2, 2), bias: false),                  // 1×1 but strided
+    // Stride 1 with Wo = W: im2col copies each columns row as one shifted block.
+    ConvCase(input: [2, 2, 6, 7], outChannels: 3, kernel: (5, 5), padding: (2, 2)),                              // "same", as dlbench's cnn
+    ConvCase(input: [1, 2, 3, 4], outChannels: 2, kernel: (5, 3), padding: (3, 1)),                              // taller output than input
+    ConvCase(input: [1, 3, 5, 6], outChannels: 2, kernel: (3, 3), padding: (2, 2), dilation: (2, 2), bias: false),
 ]
 
 /// conv2d by its definition, in Double, with explicit loops: x [N, C, H, W], w [O, C/G, kh, kw].

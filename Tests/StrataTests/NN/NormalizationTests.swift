@@ -124,6 +124,29 @@ private func setValues(_ target: Tensor?, _ values: Tensor) {
         }
     }
 
+    /// Float32 layer norm runs its own four-lane row kernels; Float64 runs the group kernels. Row lengths with
+    /// and without a tail of fewer than four, with and without γ and β, and enough rows to split across threads.
+    @Test(arguments: [[6, 10], [3, 4], [2, 3, 7], [5, 1], [600, 64]] as [[Int]])
+    func float32LayerNormForwardAndBackwardAgreeWithFloat64(shape: [Int]) {
+        let k = shape.last!
+        let x = randomInput(shape), dy = randomInput(shape, seed: 4)
+        for affine in [true, false] {
+            let w = affine ? randomInput([k], seed: 2) : nil, b = affine ? randomInput([k], seed: 3) : nil
+            let (x32, w32, b32) = (x.detached().to(.float32), w?.to(.float32), b?.to(.float32))
+            for t in [x, x32] + [w, b, w32, b32].compactMap({ $0 }) { t.zeroGrad(); t.requiresGrad = true }
+            let y = Tensor.layerNorm(x, normalizedShape: [k], weight: w, bias: b)
+            let y32 = Tensor.layerNorm(x32, normalizedShape: [k], weight: w32, bias: b32)
+            y.backward(seed: dy)
+            y32.backward(seed: dy.to(.float32))
+            expectClose(y32, y.toDoubles(), atol: 1e-5)
+            expectClose(x32.grad!, x.grad!.toDoubles(), atol: 1e-5)
+            if affine {
+                expectClose(w32!.grad!, w!.grad!.toDoubles(), atol: 1e-4)
+                expectClose(b32!.grad!, b!.grad!.toDoubles(), atol: 1e-4)
+            }
+        }
+    }
+
     @Test func float32AgreesWithFloat64() {
         let x = randomInput([6, 10]), w = randomInput([10], seed: 2), b = randomInput([10], seed: 3)
         let reference = Tensor.layerNorm(x, normalizedShape: [10], weight: w, bias: b).toDoubles()

@@ -91,6 +91,30 @@ import Testing
         expectClose(AvgPool2d(2)(x16.to(.float32)), [3.5, 5.5, 11.5, 13.5])
     }
 
+    /// Float32 2×2 pooling at stride 2 takes its own four-lane kernel; Float64 takes the general window loop.
+    /// The values are small integers (many ties within a window), with NaN and −inf sprinkled in, and the
+    /// sizes include odd ones (a last row and column in no window), widths of fewer than four outputs (the
+    /// scalar loop) and widths whose last group of four overlaps the one before (`Wo` = 1, 3, 6, 9). Both paths must pick the same element of every window: equal outputs, and the
+    /// same input gradient for an upstream gradient of distinct values.
+    @Test(arguments: [[2, 3, 5, 7], [1, 1, 2, 2], [2, 2, 9, 13], [3, 4, 6], [1, 2, 8, 18], [1, 1, 3, 19]] as [[Int]])
+    func maxPool2x2FastPathMatchesGeneralPath(shape: [Int]) {
+        var generator = RandomGenerator(seed: 7)
+        let values = (0..<shape.reduce(1, *)).map { _ -> Double in
+            let u = generator.nextUnit()
+            return u < 0.03 ? .nan : (u < 0.06 ? -.infinity : Double(Int(u * 4)))
+        }
+        let x64 = Tensor(values, shape: shape), x32 = x64.to(.float32)
+        for t in [x64, x32] { t.requiresGrad = true }
+        let (y64, y32) = (x64.maxPool2d(kernel: 2), x32.maxPool2d(kernel: 2))
+        #expect(y32.shape == y64.shape)
+        let same = zip(y32.toDoubles(), y64.toDoubles()).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+        #expect(same, "\(shape): \(y32.toDoubles()) vs \(y64.toDoubles())")
+        let seed = Tensor((1...y64.count).map(Double.init), shape: y64.shape)
+        y64.backward(seed: seed)
+        y32.backward(seed: seed.to(.float32))
+        #expect(x32.grad!.toDoubles() == x64.grad!.toDoubles(), "\(shape)")
+    }
+
     // MARK: Gradients
 
     @Test func maxPoolGradcheck() {

@@ -18,6 +18,33 @@ import Testing
         #expect(Tensor.arange(0, 6).reshaped([2, 3]).scalars(as: Int64.self) == [0, 1, 2, 3, 4, 5])
     }
 
+    @Test func reshapeViewsAStridedTensorWhenTheLayoutAllows() {
+        let x = iota([4, 6])
+        let columns = x.slice(1, 2..<6)                         // [4, 4], strides [6, 1]
+        let split = columns.reshaped([4, 2, 2])                  // splits the unit-stride dim: a view
+        #expect(!split.isContiguous)
+        expectClose(split, columns.contiguous().toDoubles(), shape: [4, 2, 2], atol: 0)
+        let merged = columns.reshaped([16])                      // rows are 6 apart, 4 long: a copy
+        #expect(merged.isContiguous)
+        expectClose(merged, columns.contiguous().toDoubles(), shape: [16], atol: 0)
+        // The attention head split: a third of the last dim of [B, L, 3E], as [B, L, H, D], then [B, H, L, D].
+        let projected = iota([2, 3, 12])
+        let heads = projected.slice(2, 4..<8).reshaped([2, 3, 2, 2]).permuted([0, 2, 1, 3])
+        expectClose(heads, projected.slice(2, 4..<8).contiguous().reshaped([2, 3, 2, 2]).permuted([0, 2, 1, 3]).toDoubles(),
+                    shape: [2, 2, 3, 2], atol: 0)
+        // A view shares storage: writing through it writes x.
+        split.copy(from: Tensor.zeros([4, 2, 2], dtype: .float64))
+        expectClose(x, [0, 1, 0, 0, 0, 0, 6, 7, 0, 0, 0, 0, 12, 13, 0, 0, 0, 0, 18, 19, 0, 0, 0, 0], atol: 0)
+        // Size-1 dims may have any stride; stride-0 (expanded) dims stay their own.
+        expectClose(iota([3, 1, 4]).permuted([1, 0, 2]).reshaped([12]), (0..<12).map(Double.init), atol: 0)
+        let expanded = iota([3]).unsqueezed(0).expanded(to: [2, 3])
+        expectClose(expanded.reshaped([2, 3, 1]), [0, 1, 2, 0, 1, 2], shape: [2, 3, 1], atol: 0)
+        expectClose(expanded.reshaped([6]), [0, 1, 2, 0, 1, 2], atol: 0)
+        expectGradcheck([randomInput([3, 8])], "reshape of a column slice") {
+            $0[0].slice(1, 2..<6).reshaped([3, 2, 2]).permuted([2, 0, 1]) * 3.0
+        }
+    }
+
     @Test func flattenMergesARangeOfDims() {
         let x = iota([2, 3, 4])
         #expect(x.flattened().shape == [24])
