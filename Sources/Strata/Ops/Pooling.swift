@@ -47,7 +47,7 @@ extension Tensor {
     /// `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]` with `Ho = ⌊(H + 2·ph − kh) / sh⌋ + 1`.
     /// `stride` defaults to the kernel; padding may be at most half the kernel. The forward stores the
     /// position of each maximum, and backward adds each output's gradient to that position only.
-    /// Float32 with kernel 2, stride 2 and no padding runs a four-lane kernel with the same results.
+    /// Float32 with kernel 2, stride 2 and no padding runs a four-lane forward kernel with the same results.
     public func maxPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
         let stride = stride ?? kernel
         let (ho, wo) = windowedOutputSize("maxPool2d", kernel: kernel, stride: stride, padding: padding)
@@ -95,9 +95,7 @@ extension Tensor {
         let inputShape = shape
         return Tensor.differentiable("maxPool2d", inputs: [self], output: out) { g in   // g: [P, Ho, Wo]
             let gc = g.contiguousData()
-            // The 2×2 path writes every element; the general one adds into zeros.
-            let dx = halving && gc.dtype == .float32 ? Tensor(uninitialized: inputShape, dtype: gc.dtype)
-                                                      : Tensor.zeros(inputShape, dtype: gc.dtype)
+            let dx = Tensor.zeros(inputShape, dtype: gc.dtype)
             func run<T: FloatElement>(_: T.Type) {
                 let gp = gc.pointer(T.self), dp = dx.pointer(T.self), arg = indices.pointer(Int64.self)
                 // dx[argmax] += g: overlapping windows may pick the same element, so add.
@@ -109,8 +107,6 @@ extension Tensor {
                 }
             }
             switch gc.dtype {
-            case .float32 where halving:
-                maxPool2x2Backward(gc.pointer(Float.self), indices: indices.pointer(Int64.self), into: dx.pointer(Float.self), geometry: geo)
             case .float32: run(Float.self)
             case .float64: run(Double.self)
             default: unsupported("maxPool2d backward", gc.dtype)
@@ -207,7 +203,9 @@ extension Tensor {
 // do not overlap, so the general loop's bounds and NaN branches go. Four outputs at a time: a row pair of
 // eight inputs is split into even and odd columns and the four candidates are compared lane-wise with the
 // general path's rule (strictly larger, or NaN over a number, in scan order), so values, tie-breaking and
-// indices are the same. `PoolingTests` compares the two paths.
+// indices are the same. `PoolingTests` compares the two paths. The backward stays the general one (zeros,
+// then each gradient added at its saved index): a 2×2 backward writing all four entries of every window was
+// slower in `perf` on `dlbench --only cnn`.
 
 /// Replaces `best` (and its window offset) by `candidate` where the general path would: strictly larger,
 /// or a NaN over a number.
@@ -257,35 +255,6 @@ private func maxPool2x2(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePoin
                     ow += 1
                 }
             }
-        }
-    }
-}
-
-/// Backward of `maxPool2x2`: each window's gradient goes to its maximum and zeros to the other three; the last
-/// row and column of an odd-sized plane, in no window, get zeros. Writes every element of `dx`.
-private func maxPool2x2Backward(_ g: UnsafePointer<Float>, indices: UnsafePointer<Int64>, into dx: UnsafeMutablePointer<Float>,
-                                geometry geo: PoolGeometry) {
-    let (h, w, ho, wo) = (geo.height, geo.width, geo.outHeight, geo.outWidth)
-    parallelFor(geo.planes, grain: geo.grain(window: 4)) { planes in
-        for p in planes {
-            let plane = dx + p * geo.plane
-            for oh in 0..<ho {
-                let top = plane + 2 * oh * w, bottom = top + w
-                let gr = g + p * geo.outPlane + oh * wo, a = indices + p * geo.outPlane + oh * wo
-                let rowStart = 2 * oh * w
-                for ow in 0..<wo {
-                    let offset = Int(a[ow]) - rowStart - 2 * ow, value = gr[ow]
-                    top[2 * ow] = offset == 0 ? value : 0
-                    top[2 * ow + 1] = offset == 1 ? value : 0
-                    bottom[2 * ow] = offset == w ? value : 0
-                    bottom[2 * ow + 1] = offset == w + 1 ? value : 0
-                }
-                if w % 2 == 1 {
-                    top[w - 1] = 0
-                    bottom[w - 1] = 0
-                }
-            }
-            if h % 2 == 1 { (plane + (h - 1) * w).update(repeating: 0, count: w) }
         }
     }
 }
