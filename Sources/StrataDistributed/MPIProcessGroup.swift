@@ -34,8 +34,8 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable {
 public final class MPIProcessGroup: ProcessGroup {
     public let rank: Int
     public let size: Int
-    /// The ranks on this host, and this rank's position among them (from the launcher's environment).
-    public let localSize: Int, localRank: Int
+    /// The ranks on this host (from the launcher's environment).
+    public let localSize: Int
 
     /// Whether `mpirun` (or another PMIx launcher) started this process: Open MPI's launcher sets
     /// `OMPI_COMM_WORLD_SIZE`, PMIx launchers `PMIX_RANK`.
@@ -56,14 +56,12 @@ public final class MPIProcessGroup: ProcessGroup {
         var rank: Int32 = 0, size: Int32 = 0
         MPI_Comm_rank(strata_mpi_comm_world(), &rank)
         MPI_Comm_size(strata_mpi_comm_world(), &size)
-        let environment = ProcessInfo.processInfo.environment
-        let localSize = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
-        let localRank = environment["OMPI_COMM_WORLD_LOCAL_RANK"].flatMap(Int.init) ?? 0
-        return MPIProcessGroup(rank: Int(rank), size: Int(size), localSize: localSize, localRank: localRank)
+        let localSize = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
+        return MPIProcessGroup(rank: Int(rank), size: Int(size), localSize: localSize)
     }
 
-    private init(rank: Int, size: Int, localSize: Int, localRank: Int) {
-        (self.rank, self.size, self.localSize, self.localRank) = (rank, size, localSize, localRank)
+    private init(rank: Int, size: Int, localSize: Int) {
+        (self.rank, self.size, self.localSize) = (rank, size, localSize)
     }
 
     /// Each rank's share of this host's cores: `cores / localSize`, at least 1.
@@ -87,9 +85,6 @@ public final class MPIProcessGroup: ProcessGroup {
             MPI_Bcast(start, count, strata_mpi_byte(), Int32(root), strata_mpi_comm_world())
         }
     }
-
-    /// Waits until every rank has called `barrier()`.
-    public func barrier() { MPI_Barrier(strata_mpi_comm_world()) }
 
     /// Leaves MPI after a run every rank finished (or stopped at the same step); call it once, last.
     public func finish() { MPI_Finalize() }
