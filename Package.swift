@@ -46,10 +46,14 @@ let package = Package(
         ),
         // Strata's ProcessGroup over MPI_COMM_WORLD.
         .target(name: "StrataDistributed", dependencies: ["Strata", "CMPI"]),
-        // The command-line trainer: a thin layer over Sources/Strata/Training (data-parallel under mpirun).
+        // What only dltrain needs: presets, its configuration and checkpoints, the JSON model spec, model
+        // summaries, PGM/PPM reading, terminal progress. A library target (not a product) so tests reach it.
+        .target(name: "DLTrainKit", dependencies: ["Strata"]),
+        // The command-line trainer: argument parsing over DLTrainKit (data-parallel under mpirun).
         .executableTarget(
             name: "dltrain",
             dependencies: [
+                "DLTrainKit",
                 "Strata",
                 "StrataDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -64,12 +68,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata"]),
+        // Expectation helpers (closeness, gradcheck, random inputs) shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["Strata"], path: "Tests/TestSupport"),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "TestSupport"]),
+        .testTarget(name: "DLTrainKitTests", dependencies: ["DLTrainKit", "Strata", "TestSupport"]),
         // Runs the built `dltrain` binary as a process (`swift test` builds every product first).
         // pytorch_interop.py moves checkpoints to and from PyTorch (run by the tests when torch is installed).
-        .testTarget(name: "DLTrainTests", dependencies: ["Strata"], exclude: ["pytorch_interop.py"]),
+        .testTarget(name: "DLTrainTests", dependencies: ["DLTrainKit", "Strata"], exclude: ["pytorch_interop.py"]),
         // A test fixture, not a product: DLTrainTests runs it under `mpirun -np 2` to check the collectives.
-        .executableTarget(name: "DistributedHarness", dependencies: ["Strata", "StrataDistributed"],
+        .executableTarget(name: "DistributedHarness", dependencies: ["DLTrainKit", "Strata", "StrataDistributed"],
                           path: "Tests/DistributedHarness"),
     ]
 )

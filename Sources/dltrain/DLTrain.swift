@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import DLTrainKit
 import Strata
 import StrataDistributed
 

@@ -1,4 +1,5 @@
 import Foundation
+import DLTrainKit
 import Strata
 import StrataDistributed
 

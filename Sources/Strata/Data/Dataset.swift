@@ -88,6 +88,21 @@ public struct DatasetSubset<Base: Dataset>: Dataset {
     }
 }
 
+/// Any dataset behind one concrete type, so a `DataLoader` can hold whichever dataset a run chose.
+public struct AnyDataset: Dataset {
+    /// The wrapped dataset.
+    public let base: any Dataset
+    /// Wraps `base`.
+    public init(_ base: any Dataset) { self.base = base }
+    public var count: Int { base.count }
+    public var exampleShape: [Int] { base.exampleShape }
+    public var classCount: Int { base.classCount }
+    public func label(at index: Int) -> Int { base.label(at: index) }
+    public func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int64>) {
+        base.gather(indices, inputs: inputs, labels: labels)
+    }
+}
+
 /// Images stored as one contiguous byte array, `[N, …exampleShape]`, with one label byte each.
 ///
 /// Bytes (not floats) keep CIFAR-10's 50,000 training images at 150 MB rather than 600 MB; `gather`

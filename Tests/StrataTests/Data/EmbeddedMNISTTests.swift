@@ -2,12 +2,6 @@ import Foundation
 import Strata
 import Testing
 
-/// The real MNIST files in the repository's Data/mnist, decoded once per test process.
-enum EmbeddedMNIST {
-    static let train = Result { try MNIST(directory: EmbeddedData.mnistDirectory, split: .train) }
-    static let test = Result { try MNIST(directory: EmbeddedData.mnistDirectory, split: .test) }
-}
-
 @Suite struct EmbeddedMNISTTests {
     @Test func directoryIsFoundFromTheSourcePath() throws {
         let root = try #require(EmbeddedData.packageRoot)

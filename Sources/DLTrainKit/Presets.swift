@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 // Shapes: B = batch, C = channels, H = height, W = width, K = classes. Every preset maps float32
 // [B, C, H, W] images to logits [B, K].
@@ -94,8 +95,7 @@ public enum ModelPreset: String, CaseIterable, Codable, Sendable {
     /// A freshly initialised model for inputs `[B] + inputShape` (`[C, H, W]`) and `classCount` classes.
     /// Parameters are drawn from the global generator (`Strata.seed` makes them reproducible).
     public func makeModel(inputShape: [Int], classCount: Int) -> any Layer {
-        require(inputShape.count == 3 && classCount > 0,
-                     "ModelPreset.makeModel: input shape \(inputShape) must be [C, H, W], classes \(classCount) positive")
+        guard inputShape.count == 3 && classCount > 0 else { fatalError("ModelPreset.makeModel: input shape \(inputShape) must be [C, H, W], classes \(classCount) positive") }
         let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
         switch self {
         case .mlp:
@@ -128,7 +128,7 @@ public enum ModelPreset: String, CaseIterable, Codable, Sendable {
             layers += [Flatten(), Linear(128 * (h / 8) * (w / 8), 256), ReLU(), Dropout(p: 0.5), Linear(256, classCount)]
             return Sequential(layers)
         case .transformer:
-            require(h == w, "ModelPreset.transformer: images must be square, got \(inputShape)")
+            guard h == w else { fatalError("ModelPreset.transformer: images must be square, got \(inputShape)") }
             return VisionTransformer(imageSize: h, patchSize: h % 7 == 0 ? 7 : 8, channels: c, classes: classCount)
         }
     }
@@ -156,13 +156,13 @@ public final class RowRecurrentClassifier: Layer {
 
     /// A classifier with `rnn` (batch first) and a linear head to `classCount` logits.
     public init(rnn: RecurrentLayer, classCount: Int) {
-        require(rnn.batchFirst && !rnn.bidirectional, "RowRecurrentClassifier: rnn must be batch-first and one-directional")
+        guard rnn.batchFirst && !rnn.bidirectional else { fatalError("RowRecurrentClassifier: rnn must be batch-first and one-directional") }
         self.rnn = rnn
         fc = Linear(rnn.hiddenSize, classCount)
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        require(input.rank == 4, "RowRecurrentClassifier: input \(input.shape) must be [B, C, H, W]")
+        guard input.rank == 4 else { fatalError("RowRecurrentClassifier: input \(input.shape) must be [B, C, H, W]") }
         let (b, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let rows = c == 1 ? input.reshaped([b, h, w]) : input.permuted([0, 2, 1, 3]).contiguous().reshaped([b, h, c * w])  // [B, H, C·W]
         let output: Tensor

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Where a run stands: the next batch to train and the running totals of the epoch in progress.
 public struct TrainingState: Equatable, Sendable {

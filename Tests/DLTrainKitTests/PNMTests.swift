@@ -1,5 +1,7 @@
 import Foundation
+import DLTrainKit
 import Strata
+import TestSupport
 import Testing
 
 @Suite struct PNMTests {

@@ -1,21 +1,7 @@
 import Foundation
+import Strata
 
 // Shapes: B = batch, K = classes. Inputs [B, C, H, W] float32, labels [B] int64, logits [B, K].
-
-/// Any dataset behind one concrete type, so a `DataLoader` can hold whichever dataset a run chose.
-public struct AnyDataset: Dataset {
-    /// The wrapped dataset.
-    public let base: any Dataset
-    /// Wraps `base`.
-    public init(_ base: any Dataset) { self.base = base }
-    public var count: Int { base.count }
-    public var exampleShape: [Int] { base.exampleShape }
-    public var classCount: Int { base.classCount }
-    public func label(at index: Int) -> Int { base.label(at: index) }
-    public func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int64>) {
-        base.gather(indices, inputs: inputs, labels: labels)
-    }
-}
 
 /// Loss, accuracy and confusion matrix of a model on a dataset.
 public struct Evaluation: Equatable, Sendable {
@@ -292,7 +278,7 @@ public final class Trainer {
     /// (the position is kept, so `makeCheckpoint()` then records a mid-epoch position).
     @discardableResult
     public func trainEpoch(maxSteps: Int? = nil) throws -> EpochSummary? {
-        require(!isComplete, "Trainer.trainEpoch: all \(configuration.epochs) epochs are done")
+        guard !isComplete else { fatalError("Trainer.trainEpoch: all \(configuration.epochs) epochs are done") }
         let epoch = state.epoch, batches = loader.batchesPerEpoch
         let start = DispatchTime.now().uptimeNanoseconds
         var samples = 0

@@ -2,7 +2,7 @@ import Strata
 import Testing
 
 /// Expects `gradcheck` to pass on `function`, reporting the failing elements at the caller.
-func expectGradcheck(_ inputs: [Tensor], _ name: String = "",
+public func expectGradcheck(_ inputs: [Tensor], _ name: String = "",
                      sourceLocation: SourceLocation = #_sourceLocation,
                      _ function: ([Tensor]) -> Tensor) {
     let result = gradcheck(inputs, function)
@@ -11,7 +11,7 @@ func expectGradcheck(_ inputs: [Tensor], _ name: String = "",
 
 /// Expects `tensor` to have `shape` and elements within `atol + rtol·|expected|` of `expected`.
 /// The defaults are the Float32 tolerance used throughout the suite (atol 1e-6, rtol 1e-3).
-func expectClose(_ tensor: Tensor, _ expected: [Double], shape: [Int]? = nil,
+public func expectClose(_ tensor: Tensor, _ expected: [Double], shape: [Int]? = nil,
                  atol: Double = 1e-6, rtol: Double = 1e-3,
                  sourceLocation: SourceLocation = #_sourceLocation) {
     if let shape { #expect(tensor.shape == shape, "shape", sourceLocation: sourceLocation) }
@@ -25,7 +25,7 @@ func expectClose(_ tensor: Tensor, _ expected: [Double], shape: [Int]? = nil,
 
 /// A float64 tensor of `shape` with normal values from a fixed seed, away from zero by at least `margin`
 /// (so kinks such as relu's and abs's are not straddled by finite differences).
-func randomInput(_ shape: [Int], seed: UInt64 = 1, margin: Double = 0.05) -> Tensor {
+public func randomInput(_ shape: [Int], seed: UInt64 = 1, margin: Double = 0.05) -> Tensor {
     var generator = RandomGenerator(seed: seed)
     let values = (0..<shape.reduce(1, *)).map { _ -> Double in
         let v = generator.nextNormal()
@@ -35,7 +35,7 @@ func randomInput(_ shape: [Int], seed: UInt64 = 1, margin: Double = 0.05) -> Ten
 }
 
 /// A float64 tensor of `shape` with values in [low, high) from a fixed seed.
-func randomInput(_ shape: [Int], seed: UInt64 = 1, in range: ClosedRange<Double>) -> Tensor {
+public func randomInput(_ shape: [Int], seed: UInt64 = 1, in range: ClosedRange<Double>) -> Tensor {
     var generator = RandomGenerator(seed: seed)
     let values = (0..<shape.reduce(1, *)).map { _ in range.lowerBound + (range.upperBound - range.lowerBound) * generator.nextUnit() }
     return Tensor(values, shape: shape)

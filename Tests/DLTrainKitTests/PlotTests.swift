@@ -2,7 +2,9 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import DLTrainKit
 import Strata
+import TestSupport
 import Testing
 
 /// Collects element names, `<text>` contents and parse errors from an SVG.

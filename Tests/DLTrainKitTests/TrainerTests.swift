@@ -1,5 +1,7 @@
 import Foundation
+import DLTrainKit
 import Strata
+import TestSupport
 import Testing
 
 /// A layer that passes its input through, except on call `poisonedCall` (from 1), where it returns NaNs and

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Why training, evaluation or prediction stopped. Each case's description is one line that names the
 /// file, step or value at fault (`dltrain` prints it after `dltrain: error:`).

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Which optimizer `TrainingConfiguration` builds.
 public enum OptimizerKind: String, CaseIterable, Codable, Sendable {

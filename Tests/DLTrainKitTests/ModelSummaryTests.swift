@@ -1,5 +1,7 @@
 import Foundation
+import DLTrainKit
 import Strata
+import TestSupport
 import Testing
 
 /// The `lstm` workload's model: an LSTM over rows, then a linear head on the last step. An ordinary class,
@@ -54,9 +56,7 @@ private final class CountingLSTMClassifier: Module, FLOPCounting {
         #expect(summary.rows[5].outputShape == [1, 64, 7, 7])
 
         // The documented spec of the same network counts the same.
-        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Docs/ModelSpec.md")
-        let json = try String(contentsOf: docs, encoding: .utf8).components(separatedBy: "```json\n")[1].components(separatedBy: "```")[0]
+        let json = try documentedExamples()[0]
         let graph = try ModelSpec.parse(Data(json.utf8), file: "cnn.json").build(inputShape: [1, 28, 28])
         let graphSummary = ModelSummary(graph, inputShape: [1, 28, 28])
         #expect(graphSummary.flopsPerSample == 2 * macs)
@@ -64,7 +64,7 @@ private final class CountingLSTMClassifier: Module, FLOPCounting {
         #expect(graphSummary.rows.map(\.name) == ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "fc2"])
         #expect(graphSummary.rows.map(\.outputShape) == summary.rows.map(\.outputShape))
         // The table printed in Docs/ModelSpec.md is this one.
-        let documented = try String(contentsOf: docs, encoding: .utf8)
+        let documented = try String(contentsOf: try #require(EmbeddedData.packageRoot).appendingPathComponent("Docs/ModelSpec.md"), encoding: .utf8)
         #expect(documented.contains(graphSummary.description))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Per-epoch training metrics, and an SVG chart of them (`dltrain train --plot PATH.svg`).
 

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// A greyscale (PGM) or RGB (PPM) image read from a Netpbm file.
 public struct PNMImage: Equatable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// One row of a metrics file: a training-step row every `logEvery` steps, or an epoch row.
 public struct MetricsRow: Equatable, Sendable {

@@ -1,3 +1,5 @@
+import Strata
+
 /// A model's layers, output shapes, parameter counts and FLOPs per sample, as `dltrain info` prints them.
 ///
 /// FLOPs are `2 ×` the multiply-adds of the matrix products (Linear), convolutions and recurrences, the

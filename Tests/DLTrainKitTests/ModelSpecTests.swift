@@ -1,12 +1,12 @@
 import Foundation
+import DLTrainKit
 import Strata
+import TestSupport
 import Testing
 
 /// The ```json blocks of Docs/ModelSpec.md, in order, so the documented examples are tested as written.
-private func documentedExamples() throws -> [String] {
-    let docs = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Docs/ModelSpec.md")
+func documentedExamples() throws -> [String] {
+    let docs = try #require(EmbeddedData.packageRoot).appendingPathComponent("Docs/ModelSpec.md")
     let text = try String(contentsOf: docs, encoding: .utf8)
     return text.components(separatedBy: "```json\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
 }
