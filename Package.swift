@@ -4,7 +4,10 @@ import PackageDescription
 let package = Package(
     name: "Strata",
     products: [
+        // Tensors, autograd, ops, layers, optimizers, checkpoints, data: the core.
         .library(name: "Strata", targets: ["Strata"]),
+        // A training loop for any model: metrics, callbacks, gradient accumulation, exact resume, data-parallel runs.
+        .library(name: "StrataTraining", targets: ["StrataTraining"]),
         // Data-parallel training over Open MPI; only users of this product need Open MPI installed.
         .library(name: "StrataDistributed", targets: ["StrataDistributed"]),
         .executable(name: "dltrain", targets: ["dltrain"]),
@@ -44,11 +47,12 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
+        .target(name: "StrataTraining", dependencies: ["Strata"]),
         // Strata's ProcessGroup over MPI_COMM_WORLD.
         .target(name: "StrataDistributed", dependencies: ["Strata", "CMPI"]),
         // What only dltrain needs: presets, its configuration and checkpoints, the JSON model spec, model
         // summaries, PGM/PPM reading, terminal progress. A library target (not a product) so tests reach it.
-        .target(name: "DLTrainKit", dependencies: ["Strata"]),
+        .target(name: "DLTrainKit", dependencies: ["Strata", "StrataTraining"]),
         // The command-line trainer: argument parsing over DLTrainKit (data-parallel under mpirun).
         .executableTarget(
             name: "dltrain",
@@ -56,6 +60,7 @@ let package = Package(
                 "DLTrainKit",
                 "Strata",
                 "StrataDistributed",
+                "StrataTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,12 +76,15 @@ let package = Package(
         // Expectation helpers (closeness, gradcheck, random inputs) shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Strata"], path: "Tests/TestSupport"),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "TestSupport"]),
-        .testTarget(name: "DLTrainKitTests", dependencies: ["DLTrainKit", "Strata", "TestSupport"]),
+        .testTarget(name: "StrataTrainingTests", dependencies: ["Strata", "StrataTraining", "TestSupport"]),
+        // DLTrainKitTests/Fixtures: checkpoints written by dltrain before the training loop moved to StrataTraining.
+        .testTarget(name: "DLTrainKitTests", dependencies: ["DLTrainKit", "Strata", "StrataTraining", "TestSupport"],
+                    exclude: ["Fixtures"]),
         // Runs the built `dltrain` binary as a process (`swift test` builds every product first).
         // pytorch_interop.py moves checkpoints to and from PyTorch (run by the tests when torch is installed).
-        .testTarget(name: "DLTrainTests", dependencies: ["DLTrainKit", "Strata"], exclude: ["pytorch_interop.py"]),
+        .testTarget(name: "DLTrainTests", dependencies: ["DLTrainKit", "Strata", "StrataTraining"], exclude: ["pytorch_interop.py"]),
         // A test fixture, not a product: DLTrainTests runs it under `mpirun -np 2` to check the collectives.
-        .executableTarget(name: "DistributedHarness", dependencies: ["DLTrainKit", "Strata", "StrataDistributed"],
+        .executableTarget(name: "DistributedHarness", dependencies: ["DLTrainKit", "Strata", "StrataDistributed", "StrataTraining"],
                           path: "Tests/DistributedHarness"),
     ]
 )

@@ -1,13 +1,14 @@
 import Foundation
 import Strata
+import StrataTraining
 
 /// Which optimizer `TrainingConfiguration` builds.
 public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
     case sgd, adam, adamw
 }
 
-/// Which learning-rate schedule `TrainingConfiguration` builds. Every schedule is stepped once per batch
-/// and is a closed-form function of the global step, so a resumed run recomputes the exact rate.
+/// Which learning-rate schedule `TrainingConfiguration` builds. Every schedule is stepped once per optimizer
+/// step and is a closed-form function of the step, so a resumed run recomputes the exact rate.
 public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
     /// A constant rate.
     case none
@@ -19,8 +20,11 @@ public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
     case onecycle
 }
 
-/// Everything that determines a training run. Stored (as JSON) in every checkpoint's metadata under
+/// Everything that determines a `dltrain` run. Stored (as JSON) in every checkpoint's metadata under
 /// `strata.config`, so `--resume`, `eval` and `predict` rebuild the same model, data and optimizer.
+///
+/// The optimizer's hyper-parameters are optional: a value left `nil` is the model preset's recipe when the run
+/// uses the preset's optimizer (`ModelPreset.recipe`), else the optimizer's own default (PyTorch's).
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The dataset trained and evaluated on.
     public var dataset: DatasetKind = .mnist
@@ -33,16 +37,16 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var modelSpec: String? = nil
     /// Total epochs of the run.
     public var epochs: Int = 3
-    /// Examples per training batch.
+    /// Examples per training batch (per rank in a data-parallel run).
     public var batchSize: Int = 64
-    /// The optimizer.
-    public var optimizer: OptimizerKind = .sgd
-    /// The (initial / peak) learning rate.
-    public var learningRate: Double = 0.05
-    /// SGD momentum (ignored by Adam/AdamW).
-    public var momentum: Double = 0.9
-    /// L2 weight decay (SGD, Adam) or decoupled decay (AdamW).
-    public var weightDecay: Double = 0
+    /// The optimizer; `nil`: the preset's (`ModelPreset.recipe`).
+    public var optimizer: OptimizerKind? = nil
+    /// The (initial / peak) learning rate; `nil`: the recipe's, else the optimizer's default.
+    public var learningRate: Double? = nil
+    /// SGD momentum (Adam and AdamW have none); `nil`: the recipe's, else SGD's default (0).
+    public var momentum: Double? = nil
+    /// L2 weight decay (SGD, Adam) or decoupled decay (AdamW); `nil`: the recipe's, else the optimizer's default.
+    public var weightDecay: Double? = nil
     /// The learning-rate schedule.
     public var schedule: ScheduleKind = .cosine
     /// The fraction of the training split held out for validation after each epoch.
@@ -54,56 +58,73 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// A metrics row and a progress line every `logEvery` steps (0: only per epoch).
     public var logEvery: Int = 100
 
-    /// The defaults (`dltrain train`'s): mlp on the embedded MNIST, 3 epochs of SGD (lr 0.05, momentum 0.9, cosine schedule), batch 64.
+    /// The defaults (`dltrain train`'s): mlp on the embedded MNIST, 3 epochs of the preset's SGD recipe
+    /// (lr 0.05, momentum 0.9) with a cosine schedule, batch 64.
     public init() {}
 
-    /// Throws `TrainingError.invalidConfiguration` naming the first value out of range.
+    /// Throws `DLTrainError.invalidSetting` naming the first field out of range and its value.
     public func validate() throws {
-        func fail(_ message: String) -> TrainingError { .invalidConfiguration(message) }
-        guard epochs >= 1 else { throw fail("epochs must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw fail("batch size must be at least 1, got \(batchSize)") }
-        guard learningRate > 0, learningRate.isFinite else { throw fail("learning rate must be positive, got \(learningRate)") }
-        guard momentum >= 0, momentum < 1 else { throw fail("momentum must be in [0, 1), got \(momentum)") }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw fail("weight decay must be non-negative, got \(weightDecay)") }
-        guard validationSplit >= 0, validationSplit < 1 else { throw fail("validation split must be in [0, 1), got \(validationSplit)") }
-        guard limit.map({ $0 >= 1 }) ?? true else { throw fail("limit must be at least 1, got \(limit!)") }
-        guard logEvery >= 0 else { throw fail("log interval must be non-negative, got \(logEvery)") }
+        func fail(_ field: String, _ message: String) -> DLTrainError { .invalidSetting(field: field, message: message) }
+        guard epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw fail("batchSize", "must be at least 1, got \(batchSize)") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
+            throw fail("learningRate", "must be a positive number, got \(learningRate)")
+        }
+        if let momentum, !(0..<1).contains(momentum) { throw fail("momentum", "must be in [0, 1), got \(momentum)") }
+        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
+            throw fail("weightDecay", "must be non-negative, got \(weightDecay)")
+        }
+        guard (0..<1).contains(validationSplit) else { throw fail("validationSplit", "must be in [0, 1), got \(validationSplit)") }
+        if let limit, limit < 1 { throw fail("limit", "must be at least 1, got \(limit)") }
+        guard logEvery >= 0 else { throw fail("logEvery", "must be non-negative, got \(logEvery)") }
     }
 
     /// How the model is named in messages: the preset, or `model-file` for a JSON spec.
     public var modelName: String { modelSpec == nil ? model.rawValue : "model-file" }
 
+    /// The optimizer the run uses: `optimizer`, or the preset's.
+    public var optimizerKind: OptimizerKind { optimizer ?? model.recipe.optimizer }
+
     /// A freshly initialised model for samples of `inputShape` and `classCount` classes: the spec's graph when
     /// `modelSpec` is set, else the preset.
-    /// - Throws: `ModelSpecError` for an invalid spec, `TrainingError.invalidConfiguration` when the spec's
-    ///   output is not `[classCount]` logits.
+    /// - Throws: `ModelSpecError` for an invalid spec, `DLTrainError.invalidSetting` when the spec's output is
+    ///   not `[classCount]` logits.
     public func makeModel(inputShape: [Int], classCount: Int) throws -> any Layer {
         guard let modelSpec else { return model.makeModel(inputShape: inputShape, classCount: classCount) }
         let graph = try ModelSpec.parse(Data(modelSpec.utf8), file: "model spec").build(inputShape: inputShape)
         let output = graph.nodes.last?.outputShape ?? [1] + inputShape
         guard output == [1, classCount] else {
-            throw TrainingError.invalidConfiguration("the model spec's output per sample is \(Array(output.dropFirst())), but the dataset has \(classCount) classes")
+            throw DLTrainError.invalidSetting(field: "modelSpec", message: "has an output per sample of \(Array(output.dropFirst())), but the dataset has \(classCount) classes")
         }
         return graph
     }
 
-    /// The optimizer over `parameters`, with this configuration's rate, momentum and decay.
+    /// The optimizer over `parameters`: each hyper-parameter given here, else the preset's recipe (for the
+    /// recipe's optimizer), else the optimizer's own default.
     public func makeOptimizer(_ parameters: [Tensor]) -> Optimizer {
-        switch optimizer {
-        case .sgd: SGD(parameters, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
-        case .adam: Adam(parameters, learningRate: learningRate, weightDecay: weightDecay)
-        case .adamw: AdamW(parameters, learningRate: learningRate, weightDecay: weightDecay)
+        let kind = optimizerKind
+        let recipe = model.recipe.optimizer == kind ? model.recipe : OptimizerRecipe(optimizer: kind)
+        let optimizer: Optimizer = switch kind {
+        case .sgd: SGD(parameters)
+        case .adam: Adam(parameters)
+        case .adamw: AdamW(parameters)
         }
+        if let rate = learningRate ?? recipe.learningRate { optimizer.learningRate = rate }
+        if let decay = weightDecay ?? recipe.weightDecay {
+            for i in optimizer.groups.indices { optimizer.groups[i].weightDecay = decay }
+        }
+        if let sgd = optimizer as? SGD, let momentum = momentum ?? recipe.momentum { sgd.momentum = momentum }
+        return optimizer
     }
 
-    /// The schedule for `optimizer` over a run of `stepsPerEpoch · epochs` batches, or `nil` for `.none`.
+    /// The schedule for `optimizer` over a run of `stepsPerEpoch · epochs` optimizer steps, or `nil` for `.none`.
     public func makeSchedule(_ optimizer: Optimizer, stepsPerEpoch: Int) -> LearningRateSchedule? {
         let total = Swift.max(2, stepsPerEpoch * epochs)
         switch schedule {
         case .none: return nil
         case .step: return StepSchedule(optimizer, stepSize: Swift.max(1, stepsPerEpoch * ((epochs + 2) / 3)), gamma: 0.1)
         case .cosine: return CosineSchedule(optimizer, period: total)
-        case .onecycle: return OneCycleSchedule(optimizer, maxRate: learningRate, totalSteps: total)
+        case .onecycle: return OneCycleSchedule(optimizer, maxRate: optimizer.learningRate, totalSteps: total)
         }
     }
 }

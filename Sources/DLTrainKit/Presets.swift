@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTraining
 
 // Shapes: B = batch, C = channels, H = height, W = width, K = classes. Every preset maps float32
 // [B, C, H, W] images to logits [B, K].
@@ -12,26 +13,37 @@ public enum DatasetKind: String, CaseIterable, Codable, Sendable {
     case cifar100
 
     /// Loads `split` from `directory` (`nil`: the embedded MNIST; only MNIST ships with Strata).
-    /// - Throws: `TrainingError.noDefaultData` for a dataset without an embedded copy, `DatasetError` for bad files.
+    /// - Throws: `DLTrainError.noDefaultData` for a dataset without an embedded copy, `DatasetError` for bad files.
     public func load(_ split: DatasetSplit, directory: URL?) throws -> any Dataset {
         if let directory {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw TrainingError.dataDirectoryNotFound(directory)
+                throw DLTrainError.dataDirectoryNotFound(directory)
             }
         }
         switch self {
         case .mnist: return try MNIST(directory: directory ?? EmbeddedData.mnistDirectory, split: split)
         case .fashionMNIST:
-            guard let directory else { throw TrainingError.noDefaultData(self) }
+            guard let directory else { throw DLTrainError.noDefaultData(self) }
             return try MNIST(directory: directory, split: split, kind: .fashionMNIST)
         case .cifar10:
-            guard let directory else { throw TrainingError.noDefaultData(self) }
+            guard let directory else { throw DLTrainError.noDefaultData(self) }
             return try CIFAR10(directory: directory, split: split)
         case .cifar100:
-            guard let directory else { throw TrainingError.noDefaultData(self) }
+            guard let directory else { throw DLTrainError.noDefaultData(self) }
             return try CIFAR100(directory: directory, split: split)
         }
+    }
+
+    /// The dataset whose files `directory` holds (CIFAR-10's `data_batch_1.bin`, CIFAR-100's `train.bin`, the
+    /// MNISTs' `train-images-idx3-ubyte`, gzipped or not), or nil when it holds none of them. Fashion-MNIST uses
+    /// MNIST's file names, so it is detected as `.mnist`.
+    public static func detect(in directory: URL) -> DatasetKind? {
+        let exists = { (name: String) in FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) }
+        if exists("data_batch_1.bin") || exists("test_batch.bin") { return .cifar10 }
+        if exists("train.bin") || exists("test.bin") { return .cifar100 }
+        if exists("train-images-idx3-ubyte") || exists("train-images-idx3-ubyte.gz") { return .mnist }
+        return nil
     }
 
     /// The shape of one input: `[1, 28, 28]` for the MNISTs, `[3, 32, 32]` for the CIFARs.
@@ -133,14 +145,25 @@ public enum ModelPreset: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// The optimizer the preset trains well with (`dltrain` uses it when `--optimizer` is not given): SGD with
-    /// momentum for the feed-forward presets, Adam for the recurrent ones (WORKLOADS.md's choices), AdamW for the transformer.
-    public var defaultOptimizer: OptimizerKind {
+    /// How the preset is trained unless told otherwise (`TrainingConfiguration.makeOptimizer`): SGD with momentum
+    /// for the feed-forward presets, Adam for the recurrent ones (WORKLOADS.md's choices), AdamW for the
+    /// transformer. A hyper-parameter the recipe leaves out is the optimizer's own default.
+    public var recipe: OptimizerRecipe {
         switch self {
-        case .mlp, .cnn, .cifar: .sgd
-        case .lstm, .gru: .adam
-        case .transformer: .adamw
+        case .mlp, .cnn, .cifar: OptimizerRecipe(optimizer: .sgd, learningRate: 0.05, momentum: 0.9)
+        case .lstm, .gru: OptimizerRecipe(optimizer: .adam)
+        case .transformer: OptimizerRecipe(optimizer: .adamw)
         }
+    }
+}
+
+/// An optimizer and the hyper-parameters a preset trains with where they differ from the optimizer's defaults.
+public struct OptimizerRecipe: Equatable, Sendable {
+    public var optimizer: OptimizerKind
+    public var learningRate: Double?, momentum: Double?, weightDecay: Double?
+
+    public init(optimizer: OptimizerKind, learningRate: Double? = nil, momentum: Double? = nil, weightDecay: Double? = nil) {
+        (self.optimizer, self.learningRate, self.momentum, self.weightDecay) = (optimizer, learningRate, momentum, weightDecay)
     }
 }
 

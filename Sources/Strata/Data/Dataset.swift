@@ -2,11 +2,20 @@ import Foundation
 
 // Shapes: B = batch, C = channels, H = height, W = width. One example's input is `exampleShape`, e.g. [C, H, W].
 
+/// A finite, indexable collection of examples that builds the batch of any subset of them: what a `DataLoader`
+/// reads. `TensorDataset` holds examples of any dtypes as two tensors; `Dataset` refines it for labelled images.
+public protocol BatchDataset: Sendable {
+    /// The number of examples.
+    var count: Int { get }
+    /// Examples `indices`, in that order, as one batch: inputs `[B, …]` and targets `[B, …]`.
+    func batch(_ indices: [Int]) -> (inputs: Tensor, targets: Tensor)
+}
+
 /// A finite, indexable collection of labelled examples that can copy any subset of them into a batch.
 ///
 /// Batches are assembled by `gather`, which writes straight into the batch's buffers from the dataset's
 /// contiguous store, rather than by one call per example.
-public protocol Dataset: Sendable {
+public protocol Dataset: BatchDataset {
     /// The number of examples.
     var count: Int { get }
     /// The shape of one example's input, e.g. `[1, 28, 28]`.
@@ -33,7 +42,7 @@ extension Dataset {
     }
 
     /// Examples `indices` as float32 inputs `[B, …exampleShape]` and int64 labels `[B]`.
-    public func batch(_ indices: [Int]) -> (inputs: Tensor, labels: Tensor) {
+    public func batch(_ indices: [Int]) -> (inputs: Tensor, targets: Tensor) {
         let inputs = Tensor(uninitialized: [indices.count] + exampleShape, dtype: .float32)
         let labels = Tensor(uninitialized: [indices.count], dtype: .int64)
         gather(indices,

@@ -10,7 +10,7 @@ public final class SGD: Optimizer {
     public var dampening: Double
     public var nesterov: Bool
 
-    public convenience init(_ parameters: [Tensor], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
+    public convenience init(_ parameters: [Tensor], learningRate: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
                             weightDecay: Double = 0, nesterov: Bool = false) {
         self.init(groups: [ParameterGroup(parameters, learningRate: learningRate, weightDecay: weightDecay)],
                   momentum: momentum, dampening: dampening, nesterov: nesterov)

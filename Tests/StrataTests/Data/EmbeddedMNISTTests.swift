@@ -65,7 +65,7 @@ import Testing
         var counts = [Int](repeating: 0, count: 10), batches = 0
         for batch in loader {
             #expect(batch.inputs.shape[1...] == [1, 28, 28] && batch.inputs.dtype == .float32)
-            for label in batch.labels.scalars(as: Int64.self) { counts[Int(label)] += 1 }
+            for label in batch.targets.scalars(as: Int64.self) { counts[Int(label)] += 1 }
             batches += 1
         }
         #expect(batches == 20 && counts == test.labelCounts())

@@ -1,6 +1,7 @@
 import Foundation
 import DLTrainKit
 import Strata
+import StrataTraining
 import TestSupport
 import Testing
 
@@ -47,7 +48,7 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
     return c
 }
 
-@Suite(.serialized) struct TrainerTests {
+@Suite(.serialized) struct TrainingRunTests {
     @Test func presetsUsePyTorchStateDictNamesAndShapes() {
         let mnist = [1, 28, 28]
         let mlp = ModelPreset.mlp.makeModel(inputShape: mnist, classCount: 10).stateDict().mapValues(\.shape)
@@ -86,29 +87,29 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         // 3,000 real training images, 2 epochs (~190 steps): well under 2 s in release.
         var c = quickConfiguration(limit: 3000, epochs: 2)
         c.validationSplit = 0.1
-        let trainer = try Trainer(configuration: c, train: EmbeddedMNIST.train.get(), test: EmbeddedMNIST.test.get())
-        #expect(trainer.loader.dataset.count == 2700 && trainer.validationSet?.count == 300 && trainer.testSet?.count == 3000)
-        let result = try trainer.fit()
-        #expect(result.epochs.count == 2 && result.epochs[1].validation != nil)
-        let test = try #require(result.test)
+        let run = try TrainingRun(configuration: c, train: EmbeddedMNIST.train.get(), test: EmbeddedMNIST.test.get())
+        #expect(run.trainLoader.dataset.count == 2700 && run.validationSet?.count == 300 && run.testSet?.count == 3000)
+        let epochs = try run.trainer.fit()
+        #expect(epochs.count == 2 && epochs[1].validation?.count == 300)
+        let test = try #require(run.evaluateTest())
         // An MLP on 2,700 MNIST digits reaches about 92–94% on held-out digits; 88% is a safe floor.
         #expect(test.accuracy >= 0.88, "test accuracy \(test.accuracy)")
         #expect(test.count == 3000 && test.confusion.flatMap { $0 }.reduce(0, +) == 3000)
-        #expect(result.epochs[1].loss < result.epochs[0].loss)
+        #expect(epochs[1].loss < epochs[0].loss)
     }
 
     @Test func checkpointRoundTripsEverything() throws {
         var c = quickConfiguration(limit: 256, epochs: 2)
         c.optimizer = .adam
         c.learningRate = 1e-3
-        let trainer = try Trainer(configuration: c, train: EmbeddedMNIST.train.get(), test: nil)
-        try trainer.trainEpoch()
-        try trainer.trainEpoch(maxSteps: 3)
+        let run = try TrainingRun(configuration: c, train: EmbeddedMNIST.train.get(), test: nil)
+        try run.trainer.trainEpoch()
+        try run.trainer.trainEpoch(maxSteps: 3)
         let url = temporaryURL("roundtrip.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
-        try trainer.saveCheckpoint(to: url)
-        let read = try Checkpoint.read(from: url)
-        let written = trainer.makeCheckpoint()
+        try run.trainer.saveCheckpoint(to: url)
+        let read = try DLTrainCheckpoint.read(from: url)
+        let written = run.makeCheckpoint()
         #expect(read.configuration == c)
         #expect(read.state == written.state && read.state.epoch == 1 && read.state.batch == 3 && read.state.globalStep == 11)
         #expect(read.inputShape == [1, 28, 28] && read.classCount == 10)
@@ -117,15 +118,15 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         #expect(read.optimizerState["state.0.exp_avg"]?.shape == [512, 784])
         // The file's plain tensors are exactly the model's state dict (what PyTorch's load_state_dict sees).
         let raw = try SafetensorsFile.read(from: url)
-        #expect(Set(raw.tensors.keys.filter { !$0.hasPrefix("__") }) == Set(trainer.model.stateDict().keys))
+        #expect(Set(raw.tensors.keys.filter { !$0.hasPrefix("__") }) == Set(run.model.stateDict().keys))
         #expect(raw.metadata["strata.model"] == "mlp" && raw.metadata["strata.dataset"] == "mnist")
         let model = try read.makeModel(url: url)
         #expect(bits(model.stateDict()) == bits(written.modelState))
     }
 
     @Test func aCheckpointThatDoesNotFitItsModelIsRefused() throws {
-        let trainer = try Trainer(configuration: quickConfiguration(limit: 64, epochs: 1), train: EmbeddedMNIST.train.get(), test: nil)
-        var checkpoint = trainer.makeCheckpoint()
+        let run = try TrainingRun(configuration: quickConfiguration(limit: 64, epochs: 1), train: EmbeddedMNIST.train.get(), test: nil)
+        var checkpoint = run.makeCheckpoint()
         checkpoint.configuration.model = .cnn
         let url = temporaryURL("mismatch.safetensors")
         #expect(throws: TrainingError.self) { try checkpoint.makeModel(url: url) }
@@ -143,36 +144,36 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         var c = quickConfiguration(limit: 320, epochs: 3)
         c.schedule = .cosine
         let train = try EmbeddedMNIST.train.get()
-        let trainer = try Trainer(configuration: c, train: train, test: nil)
-        var checkpoint = trainer.makeCheckpoint()
+        let run = try TrainingRun(configuration: c, train: train, test: nil)
+        var checkpoint = run.makeCheckpoint()
         // As two ranks would save it at the end of epoch 1: their batches are half as many per epoch.
-        (checkpoint.state.epoch, checkpoint.state.batch, checkpoint.state.globalStep, checkpoint.state.worldSize) = (1, 0, trainer.loader.batchesPerEpoch / 2, 2)
+        (checkpoint.state.epoch, checkpoint.state.batch, checkpoint.state.globalStep, checkpoint.state.worldSize) = (1, 0, run.trainLoader.batchesPerEpoch / 2, 2)
         let url = temporaryURL("two-ranks.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try checkpoint.write(to: url)
-        let read = try Checkpoint.read(from: url)
+        let read = try DLTrainCheckpoint.read(from: url)
         #expect(read.state.worldSize == 2)
 
-        let resumed = try Trainer(configuration: c, train: train, test: nil)
+        let resumed = try TrainingRun(configuration: c, train: train, test: nil)
         try resumed.resume(from: read, url: url)
         // The schedule stands one third of the way through the run, whatever the ranks counted.
-        let expected = try Trainer(configuration: c, train: train, test: nil)
-        for _ in 0..<expected.loader.batchesPerEpoch { expected.schedule?.step() }
-        #expect(resumed.optimizer.learningRate == expected.optimizer.learningRate)
-        #expect(resumed.state.worldSize == 1 && resumed.state.epoch == 1)
+        let expected = try TrainingRun(configuration: c, train: train, test: nil)
+        for _ in 0..<expected.trainLoader.batchesPerEpoch { expected.schedule?.step() }
+        #expect(resumed.trainer.optimizer.learningRate == expected.trainer.optimizer.learningRate)
+        #expect(resumed.trainer.state.worldSize == 1 && resumed.trainer.state.epoch == 1)
 
         // Saved mid-epoch, the position counts the two ranks' batches: one process refuses it, naming both counts.
         checkpoint.state.batch = 2
         try checkpoint.write(to: url)
-        let midEpoch = try Trainer(configuration: c, train: train, test: nil)
+        let midEpoch = try TrainingRun(configuration: c, train: train, test: nil)
         do {
-            try midEpoch.resume(from: Checkpoint.read(from: url), url: url)
+            try midEpoch.resume(from: DLTrainCheckpoint.read(from: url), url: url)
             Issue.record("a mid-epoch checkpoint of 2 ranks was resumed by 1 process")
         } catch let error as TrainingError {
             guard case .checkpointMismatch = error else { Issue.record("unexpected error \(error)"); return }
             #expect("\(error)".contains("2 process(es)") && "\(error)".contains("not 1"))
         }
-        #expect(midEpoch.state.epoch == 0)
+        #expect(midEpoch.trainer.state.epoch == 0)
     }
 
     @Test func resumingIsBitIdenticalToAnUninterruptedRun() throws {
@@ -184,26 +185,26 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         c.weightDecay = 1e-4
         let (train, test) = (try EmbeddedMNIST.train.get(), try EmbeddedMNIST.test.get())
 
-        let straight = try Trainer(configuration: c, train: train, test: test)
+        let straight = try TrainingRun(configuration: c, train: train, test: test)
         // The same initial weights for both runs, even if a concurrent test draws from the global generator.
         let initial = straight.model.stateDict().mapValues { $0.clone() }
-        _ = try straight.fit()
+        _ = try straight.trainer.fit()
 
-        let first = try Trainer(configuration: c, train: train, test: test)
+        let first = try TrainingRun(configuration: c, train: train, test: test)
         try first.model.loadStateDict(initial)
-        try first.trainEpoch()                 // epoch 1 …
-        try first.trainEpoch(maxSteps: 4)      // … and 4 batches of epoch 2, then "crash"
+        try first.trainer.trainEpoch()                 // epoch 1 …
+        try first.trainer.trainEpoch(maxSteps: 4)      // … and 4 batches of epoch 2, then "crash"
         let url = temporaryURL("resume.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
-        try first.saveCheckpoint(to: url)
+        try first.trainer.saveCheckpoint(to: url)
 
-        let resumed = try Trainer(configuration: c, train: train, test: test)
-        try resumed.resume(from: Checkpoint.read(from: url), url: url)
-        #expect(resumed.state.epoch == 1 && resumed.state.batch == 4)
-        _ = try resumed.fit()
-        #expect(resumed.state == { var s = straight.state; s.random = resumed.state.random; return s }())
+        let resumed = try TrainingRun(configuration: c, train: train, test: test)
+        try resumed.resume(from: DLTrainCheckpoint.read(from: url), url: url)
+        #expect(resumed.trainer.state.epoch == 1 && resumed.trainer.state.batch == 4)
+        _ = try resumed.trainer.fit()
+        #expect(resumed.trainer.state == { var s = straight.trainer.state; s.random = resumed.trainer.state.random; return s }())
         #expect(bits(resumed.model.stateDict()) == bits(straight.model.stateDict()))
-        #expect(bits(resumed.optimizer.stateDict()) == bits(straight.optimizer.stateDict()))
+        #expect(bits(resumed.trainer.optimizer.stateDict()) == bits(straight.trainer.optimizer.stateDict()))
     }
 
     @Test func aNaNLossStopsBeforeTheOptimizerStepAndWritesNoCheckpoint() throws {
@@ -213,10 +214,11 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         injector.snapshot = { [unowned linear] in linear.weight.scalars(as: Float.self) }
         let model = Sequential { Flatten(); linear; injector }
         #expect(model.parameters().count == 2)
-        let trainer = try Trainer(configuration: quickConfiguration(limit: 256, epochs: 1), train: EmbeddedMNIST.train.get(),
+        let run = try TrainingRun(configuration: quickConfiguration(limit: 256, epochs: 1), train: EmbeddedMNIST.train.get(),
                                   test: nil, model: model)
+        let trainer = run.trainer
         let url = temporaryURL("nan.safetensors")
-        trainer.checkpointURL = url
+        trainer.callbacks.append(ModelCheckpoint(url: url))
         do {
             _ = try trainer.fit()
             Issue.record("training went on past a NaN loss")
@@ -243,26 +245,29 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         var c = quickConfiguration(limit: 320, epochs: 2)
         c.logEvery = 4
         c.validationSplit = 0.2                            // 256 training examples: 8 steps per epoch
-        let trainer = try Trainer(configuration: c, train: EmbeddedMNIST.train.get(), test: nil)
+        let run = try TrainingRun(configuration: c, train: EmbeddedMNIST.train.get(), test: nil)
         let url = temporaryURL("metrics.\(format)")
         defer { try? FileManager.default.removeItem(at: url) }
-        trainer.metrics = try MetricsWriter(url: url)
-        _ = try trainer.fit()
-        trainer.metrics = nil
+        run.trainer.callbacks.append(try MetricsLogger(url: url, every: c.logEvery))
+        _ = try run.trainer.fit()
+        run.trainer.callbacks.removeLast()
+        let columns = MetricsLogger.columns(for: run.trainer.metrics)
+        // dltrain's files keep their columns.
+        #expect(columns == ["kind", "epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "elapsed_s"])
         let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
         // Steps 4, 8 (epoch 1), 12, 16 (epoch 2), and the two epoch rows.
         var rows: [[String: String]] = []
         if format == "csv" {
-            #expect(lines.first == MetricsRow.columns.joined(separator: ","))
+            #expect(lines.first == columns.joined(separator: ","))
             for line in lines.dropFirst() {
                 let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-                #expect(fields.count == MetricsRow.columns.count)
-                rows.append(Dictionary(uniqueKeysWithValues: zip(MetricsRow.columns, fields)))
+                #expect(fields.count == columns.count)
+                rows.append(Dictionary(uniqueKeysWithValues: zip(columns, fields)))
             }
         } else {
             for line in lines {
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                #expect(Set(object.keys) == Set(MetricsRow.columns))
+                #expect(Set(object.keys) == Set(columns))
                 rows.append(object.mapValues { $0 is NSNull ? "" : "\($0)" })
             }
         }
@@ -276,9 +281,41 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
     @Test func configurationValidationNamesTheBadValue() {
         var c = TrainingConfiguration()
         c.batchSize = 0
-        #expect(throws: TrainingError.invalidConfiguration("batch size must be at least 1, got 0")) { try c.validate() }
+        #expect(throws: DLTrainError.invalidSetting(field: "batchSize", message: "must be at least 1, got 0")) { try c.validate() }
+        #expect("\(DLTrainError.invalidSetting(field: "batchSize", message: "must be at least 1, got 0"))" == "batchSize must be at least 1, got 0")
         c = TrainingConfiguration()
         c.validationSplit = 1
-        #expect(throws: TrainingError.self) { try c.validate() }
+        #expect(throws: DLTrainError.self) { try c.validate() }
+        c = TrainingConfiguration()
+        c.learningRate = -1
+        #expect(throws: DLTrainError.invalidSetting(field: "learningRate", message: "must be a positive number, got -1.0")) { try c.validate() }
+        // A run validates its configuration before anything else.
+        c.epochs = 0
+        #expect(throws: DLTrainError.invalidSetting(field: "epochs", message: "must be at least 1, got 0")) {
+            try TrainingRun(configuration: c, train: EmbeddedMNIST.train.get(), test: nil)
+        }
+    }
+
+    /// What the optimizer holds when the configuration leaves a hyper-parameter out: the preset's recipe for the
+    /// recipe's optimizer, else the optimizer's own default (PyTorch's).
+    @Test func optimizerHyperParametersComeFromTheFlagsTheRecipeOrTheLibrary() throws {
+        let parameters = [Tensor.zeros([2], dtype: .float32)]
+        var c = TrainingConfiguration()
+        let mlp = try #require(c.makeOptimizer(parameters) as? SGD)
+        #expect(mlp.learningRate == 0.05 && mlp.momentum == 0.9 && mlp.groups[0].weightDecay == 0)
+        c.momentum = 0.5
+        c.learningRate = 0.2
+        let given = try #require(c.makeOptimizer(parameters) as? SGD)
+        #expect(given.learningRate == 0.2 && given.momentum == 0.5)
+        c = TrainingConfiguration()
+        c.model = .transformer
+        let vit = try #require(c.makeOptimizer(parameters) as? AdamW)
+        let defaults = AdamW(parameters)
+        #expect(vit.learningRate == defaults.learningRate && vit.groups[0].weightDecay == defaults.groups[0].weightDecay)
+        c.model = .lstm
+        c.optimizer = .sgd
+        let off = try #require(c.makeOptimizer(parameters) as? SGD)
+        let sgd = SGD(parameters)
+        #expect(off.learningRate == sgd.learningRate && off.momentum == sgd.momentum)
     }
 }

@@ -2,9 +2,8 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import DLTrainKit
 import Strata
-import TestSupport
+import StrataTraining
 import Testing
 
 /// Collects element names, `<text>` contents and parse errors from an SVG.
@@ -44,18 +43,21 @@ private func parsed(_ svg: String, sourceLocation: SourceLocation = #_sourceLoca
 }
 
 /// Ten epochs of a plausible MNIST run.
-private func sampleHistory(validation: Bool = true) -> TrainingHistory {
-    TrainingHistory(epochs: (1...10).map { e in
+private func sampleHistory(validation: Bool = true) -> [EpochRecord] {
+    (1...10).map { e in
         let t = Double(e)
-        return EpochRecord(epoch: e, trainLoss: 0.9 / t + 0.01, trainAccuracy: 1 - 0.12 / t,
-                           validationLoss: validation ? 0.7 / t + 0.03 : nil, validationAccuracy: validation ? 0.985 - 0.08 / t : nil,
+        return EpochRecord(epoch: e - 1, epochs: 10, globalStep: 100 * e, loss: 0.9 / t + 0.01,
+                           metrics: ["accuracy": 1 - 0.12 / t],
+                           validation: validation ? Evaluation(loss: 0.7 / t + 0.03, count: 1000, metrics: ["accuracy": 0.985 - 0.08 / t]) : nil,
                            learningRate: 0.01 * pow(0.9, t), seconds: 11.5)
-    })
+    }
 }
+
+private func render(_ records: [EpochRecord], title: String) -> String { SVGPlot.render(records, metric: Accuracy(), title: title) }
 
 @Suite struct PlotTests {
     @Test func svgIsWellFormedWithBothSeriesInBothPanels() {
-        let svg = SVGPlot.render(sampleHistory(), title: "MNIST · cnn")
+        let svg = render(sampleHistory(), title: "MNIST · cnn")
         let doc = parsed(svg)
         #expect(doc.attributes[0]["viewBox"] == "0 0 960 460")
         #expect(doc.elements.filter { $0 == "polyline" }.count == 4)   // train and validation, loss and accuracy
@@ -76,27 +78,27 @@ private func sampleHistory(validation: Bool = true) -> TrainingHistory {
     }
 
     @Test func withoutValidationOnlyTheTrainSeriesIsDrawn() {
-        let doc = parsed(SVGPlot.render(sampleHistory(validation: false), title: "run"))
+        let doc = parsed(render(sampleHistory(validation: false), title: "run"))
         #expect(doc.elements.filter { $0 == "polyline" }.count == 2)
         #expect(!doc.texts.contains("Validation"))
         #expect(doc.texts.contains { $0.contains("final train accuracy 98.80%") })
     }
 
     @Test func titlesAreEscapedAndDegenerateHistoriesStillRender() {
-        let doc = parsed(SVGPlot.render(sampleHistory(), title: "loss & <accuracy> \"quoted\""))
+        let doc = parsed(render(sampleHistory(), title: "loss & <accuracy> \"quoted\""))
         #expect(doc.texts.contains("loss & <accuracy> \"quoted\""))
 
-        let empty = parsed(SVGPlot.render(TrainingHistory(), title: "empty"))
+        let empty = parsed(render([], title: "empty"))
         #expect(empty.texts.contains("no data"))
         #expect(empty.texts.contains("No epochs recorded yet"))
 
-        let one = parsed(SVGPlot.render(TrainingHistory(epochs: [sampleHistory().epochs[0]]), title: "one"))
+        let one = parsed(render([sampleHistory()[0]], title: "one"))
         #expect(one.elements.contains("circle"))
 
         var diverged = sampleHistory()
-        diverged.epochs[4].trainLoss = .nan
-        diverged.epochs[5].validationLoss = .infinity
-        let svg = SVGPlot.render(diverged, title: "diverged")
+        diverged[4].loss = .nan
+        diverged[5].validation?.loss = .infinity
+        let svg = render(diverged, title: "diverged")
         let doc2 = parsed(svg)
         #expect(!svg.lowercased().contains("nan") && !svg.contains("inf"))
         #expect(doc2.elements.filter { $0 == "polyline" }.count == 6)   // each loss series broken in two
@@ -104,27 +106,39 @@ private func sampleHistory(validation: Bool = true) -> TrainingHistory {
 
     @Test func niceTicksAreRound() {
         // Accuracy from 88 % to 98.5 %: steps of 2.
-        let ticks = SVGPlot.render(sampleHistory(), title: "t")
+        let ticks = render(sampleHistory(), title: "t")
         let doc = parsed(ticks)
         for label in ["88", "90", "92", "94", "96", "98", "0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "2", "4", "6", "8", "10"] {
             #expect(doc.texts.contains(label), "missing tick \(label)")
         }
     }
 
-    @Test func writeIsAtomicAndRoundTripsHistory() throws {
+    @Test func aMetricThatIsNotAPercentageGetsItsOwnPanelAndItsBestIsTheSmallest() {
+        let records = sampleHistory().map { r -> EpochRecord in
+            var r = r
+            r.metrics = ["mae": r.loss / 2]
+            if let loss = r.validation?.loss { r.validation?.metrics = ["mae": loss / 2] }
+            return r
+        }
+        let doc = parsed(SVGPlot.render(records, metric: MeanAbsoluteError(), title: "regression"))
+        #expect(doc.texts.contains("MAE") && !doc.texts.contains("Accuracy (%)"))
+        // Validation MAE falls every epoch: the best is the last, (0.7 / 10 + 0.03) / 2 = 0.05.
+        #expect(doc.texts.contains("best 0.05") && doc.texts.contains { $0.contains("best validation mae 0.0500 (epoch 10)") })
+        // Without a metric only the loss is drawn.
+        let lossOnly = parsed(SVGPlot.render(records, metric: nil, title: "loss"))
+        #expect(lossOnly.elements.filter { $0 == "polyline" }.count == 2 && !lossOnly.texts.contains("MAE"))
+    }
+
+    @Test func writeIsAtomic() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plot-\(UInt64.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("curves.svg")
-        try SVGPlot.write(sampleHistory(), title: "run", to: url)
-        #expect(try String(contentsOf: url, encoding: .utf8) == SVGPlot.render(sampleHistory(), title: "run"))
+        try SVGPlot.write(sampleHistory(), metric: Accuracy(), title: "run", to: url)
+        #expect(try String(contentsOf: url, encoding: .utf8) == render(sampleHistory(), title: "run"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["curves.svg"])   // no temporary left
         #expect(throws: (any Error).self) {
-            try SVGPlot.write(sampleHistory(), title: "run", to: directory.appendingPathComponent("missing/curves.svg"))
+            try SVGPlot.write(sampleHistory(), metric: Accuracy(), title: "run", to: directory.appendingPathComponent("missing/curves.svg"))
         }
-
-        let history = sampleHistory()
-        let decoded = try JSONDecoder().decode(TrainingHistory.self, from: JSONEncoder().encode(history))
-        #expect(decoded == history)
     }
 }

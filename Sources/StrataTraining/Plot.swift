@@ -1,48 +1,15 @@
 import Foundation
 import Strata
 
-/// Per-epoch training metrics, and an SVG chart of them (`dltrain train --plot PATH.svg`).
-
-/// The metrics of a training run, one record per epoch, in order.
-public struct TrainingHistory: Codable, Sendable, Equatable {
-    public var epochs: [EpochRecord]
-
-    public init(epochs: [EpochRecord] = []) { self.epochs = epochs }
-}
-
-/// One epoch's metrics. Accuracies are fractions in `[0, 1]` (the plot shows them as percentages).
-public struct EpochRecord: Codable, Sendable, Equatable {
-    /// The epoch number, from 1.
-    public var epoch: Int
-    /// Mean training loss over the epoch.
-    public var trainLoss: Double
-    /// Training accuracy over the epoch, in `[0, 1]`.
-    public var trainAccuracy: Double
-    /// Loss on the validation split, if there is one.
-    public var validationLoss: Double?
-    /// Accuracy on the validation split, in `[0, 1]`, if there is one.
-    public var validationAccuracy: Double?
-    /// The learning rate at the end of the epoch.
-    public var learningRate: Double
-    /// Wall time of the epoch in seconds.
-    public var seconds: Double
-
-    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double? = nil,
-                validationAccuracy: Double? = nil, learningRate: Double, seconds: Double) {
-        (self.epoch, self.trainLoss, self.trainAccuracy) = (epoch, trainLoss, trainAccuracy)
-        (self.validationLoss, self.validationAccuracy) = (validationLoss, validationAccuracy)
-        (self.learningRate, self.seconds) = (learningRate, seconds)
-    }
-}
-
-/// Renders a `TrainingHistory` as a self-contained SVG: a loss panel and an accuracy (%) panel side by side,
-/// train and validation curves with markers, gridlines at round tick values, a legend and a summary line.
+/// Renders a run's epochs as a self-contained SVG: a loss panel and a panel of one metric side by side (percent
+/// for a percentage), train and validation curves with markers, gridlines at round tick values, a legend and a
+/// summary line.
 ///
 /// The SVG has a `viewBox` and scales to its container (`max-width: 100%`); every marker carries a `<title>`
 /// tooltip with the exact values. Non-finite values (a diverged loss) are left out, breaking the line.
 public enum SVGPlot {
-    /// The SVG text for `history`, headed by `title`.
-    public static func render(_ history: TrainingHistory, title: String) -> String {
+    /// The SVG text for `records` (in epoch order) and `metric`'s panel, headed by `title`.
+    public static func render(_ records: [EpochRecord], metric: (any Metric)?, title: String) -> String {
         var svg = SVGBuilder()
         svg.text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         let (width, height) = (960.0, 460.0)
@@ -53,40 +20,46 @@ public enum SVGPlot {
         svg.element("title", [:], text: title)
         svg.element("rect", ["x": "0", "y": "0", "width": fmt(width), "height": fmt(height), "rx": "10", "fill": "#ffffff"])
         svg.element("text", ["x": "32", "y": "40", "font-size": "21", "font-weight": "600", "fill": "#111827"], text: title)
-        svg.element("text", ["x": "32", "y": "64", "font-size": "13.5", "fill": "#6b7280"], text: subtitle(history))
-        legend(&svg, hasValidation: history.epochs.contains { $0.validationLoss != nil || $0.validationAccuracy != nil },
-               right: width - 32, y: 40)
+        svg.element("text", ["x": "32", "y": "64", "font-size": "13.5", "fill": "#6b7280"], text: subtitle(records, metric: metric))
+        legend(&svg, hasValidation: records.contains { $0.validation != nil }, right: width - 32, y: 40)
 
-        let epochs = history.epochs
-        let loss = Panel(title: "Loss", train: epochs.map { ($0.epoch, $0.trainLoss) },
-                         validation: epochs.compactMap { r in r.validationLoss.map { (r.epoch, $0) } },
-                         valueLabel: "loss", percent: false)
-        let accuracy = Panel(title: "Accuracy (%)", train: epochs.map { ($0.epoch, 100 * $0.trainAccuracy) },
-                             validation: epochs.compactMap { r in r.validationAccuracy.map { (r.epoch, 100 * $0) } },
-                             valueLabel: "accuracy", percent: true)
+        let loss = Panel(title: "Loss", train: records.map { ($0.epoch + 1, $0.loss) },
+                         validation: records.compactMap { r in r.validation.map { (r.epoch + 1, $0.loss) } },
+                         valueLabel: "loss", percent: false, higherIsBetter: false)
         loss.draw(&svg, frame: (x: 92, y: 110, width: 350, height: 280))
-        accuracy.draw(&svg, frame: (x: 568, y: 110, width: 350, height: 280))
+        if let metric {
+            let scale = metric.isPercentage ? 100.0 : 1
+            // Abbreviations in capitals (MSE, MAE), words capitalised (Accuracy, Perplexity).
+            let name = metric.name.count <= 3 ? metric.name.uppercased() : metric.name.prefix(1).uppercased() + metric.name.dropFirst()
+            let panel = Panel(title: name + (metric.isPercentage ? " (%)" : ""),
+                              train: records.map { ($0.epoch + 1, scale * ($0.metrics[metric.name] ?? .nan)) },
+                              validation: records.compactMap { r in r.validation.map { (r.epoch + 1, scale * ($0.metrics[metric.name] ?? .nan)) } },
+                              valueLabel: metric.name, percent: metric.isPercentage, higherIsBetter: metric.higherIsBetter)
+            panel.draw(&svg, frame: (x: 568, y: 110, width: 350, height: 280))
+        }
         svg.close("svg")
         return svg.text
     }
 
-    /// Renders `history` and writes it to `url` atomically (readers see the old chart or the new one).
-    public static func write(_ history: TrainingHistory, title: String, to url: URL) throws {
-        try AtomicFile.write(Array(render(history, title: title).utf8), to: url)
+    /// Renders `records` and writes them to `url` atomically (readers see the old chart or the new one).
+    public static func write(_ records: [EpochRecord], metric: (any Metric)?, title: String, to url: URL) throws {
+        try AtomicFile.write(Array(render(records, metric: metric, title: title).utf8), to: url)
     }
 
     /// "10 epochs · best validation accuracy 98.92% (epoch 8) · final train loss 0.0213 · 1 m 32 s".
-    private static func subtitle(_ history: TrainingHistory) -> String {
-        let epochs = history.epochs
+    private static func subtitle(_ epochs: [EpochRecord], metric: (any Metric)?) -> String {
         guard let last = epochs.last else { return "No epochs recorded yet" }
         var parts = ["\(epochs.count) epoch\(epochs.count == 1 ? "" : "s")"]
-        let validated = epochs.compactMap { r in r.validationAccuracy.flatMap { $0.isFinite ? (r.epoch, $0) : nil } }
-        if let best = validated.max(by: { $0.1 < $1.1 }) {
-            parts.append("best validation accuracy \(String(format: "%.2f", 100 * best.1))% (epoch \(best.0))")
-        } else if last.trainAccuracy.isFinite {
-            parts.append("final train accuracy \(String(format: "%.2f", 100 * last.trainAccuracy))%")
+        if let metric {
+            let validated = epochs.compactMap { r in r.validation?.metrics[metric.name].flatMap { $0.isFinite ? (r.epoch + 1, $0) : nil } }
+            let final = last.metrics[metric.name] ?? .nan
+            if let best = validated.max(by: { metric.higherIsBetter ? $0.1 < $1.1 : $0.1 > $1.1 }) {
+                parts.append("best validation \(metric.name) \(metric.format(best.1)) (epoch \(best.0))")
+            } else if final.isFinite {
+                parts.append("final train \(metric.name) \(metric.format(final))")
+            }
         }
-        if last.trainLoss.isFinite { parts.append("final train loss \(String(format: "%.4g", last.trainLoss))") }
+        if last.loss.isFinite { parts.append("final train loss \(String(format: "%.4g", last.loss))") }
         parts.append("lr \(String(format: "%.3g", last.learningRate))")
         let seconds = epochs.reduce(0) { $0 + ($1.seconds.isFinite ? $1.seconds : 0) }
         let whole = Int(seconds.rounded())
@@ -139,6 +112,7 @@ private struct Panel {
     let validation: [(Int, Double)]
     let valueLabel: String
     let percent: Bool
+    let higherIsBetter: Bool
 
     func draw(_ svg: inout SVGBuilder, frame: (x: Double, y: Double, width: Double, height: Double)) {
         let (left, top, width, height) = frame
@@ -207,8 +181,8 @@ private struct Panel {
                               tooltip: "Epoch \(epoch): \(series.label.lowercased()) \(valueLabel) \(shown)")
             }
         }
-        // The best validation accuracy, ringed and labelled: the number a reader looks for first.
-        if percent, let best = validation.filter({ $0.1.isFinite }).max(by: { $0.1 < $1.1 }) {
+        // The metric's best validation value, ringed and labelled: the number a reader looks for first.
+        if valueLabel != "loss", let best = validation.filter({ $0.1.isFinite }).max(by: { higherIsBetter ? $0.1 < $1.1 : $0.1 > $1.1 }) {
             let (x, y) = (px(Double(best.0)), py(best.1))
             svg.element("circle", ["cx": fmt(x), "cy": fmt(y), "r": "8", "fill": "none", "stroke": Series.validation.color,
                                    "stroke-width": "1.5", "stroke-opacity": "0.7"])
@@ -217,7 +191,7 @@ private struct Panel {
             svg.element("text", ["x": fmt(Swift.min(x, right - 4)), "y": fmt(above ? y - 14 : y + 25), "font-size": "12.5", "font-weight": "600",
                                  "fill": "#c2410c", "text-anchor": x > right - 60 ? "end" : "middle",
                                  "stroke": "#ffffff", "stroke-width": "4", "stroke-linejoin": "round", "paint-order": "stroke"],
-                        text: String(format: "best %.2f%%", best.1))
+                        text: percent ? String(format: "best %.2f%%", best.1) : String(format: "best %.4g", best.1))
         }
     }
 }
@@ -308,21 +282,21 @@ private struct SVGBuilder {
     }
 }
 
-/// Keeps a run's per-epoch history and rewrites its SVG plot after every epoch (`dltrain train --plot`).
-public final class PlotRecorder {
+/// Rewrites an SVG plot of the run's loss and first metric after every epoch (rank 0 only); a resumed run's
+/// plot starts at the resumed epoch.
+public final class PlotWriter: TrainingCallback {
     public let url: URL
     public let title: String
-    public private(set) var history = TrainingHistory(epochs: [])
+    /// The epochs plotted so far.
+    public private(set) var records: [EpochRecord] = []
 
-    public init(url: URL, title: String) {
-        (self.url, self.title) = (url, title)
-    }
+    public init(url: URL, title: String) { (self.url, self.title) = (url, title) }
 
-    /// Adds `summary` as the next epoch and writes the plot (atomically).
-    public func record(_ summary: EpochSummary) throws {
-        history.epochs.append(EpochRecord(epoch: summary.epoch + 1, trainLoss: summary.loss, trainAccuracy: summary.accuracy,
-                                          validationLoss: summary.validation?.loss, validationAccuracy: summary.validation?.accuracy,
-                                          learningRate: summary.learningRate, seconds: summary.seconds))
-        try SVGPlot.write(history, title: title, to: url)
+    public func epochDidEnd(_ trainer: Trainer, _ record: EpochRecord) throws {
+        guard trainer.isPrimary else { return }
+        records.append(record)
+        do { try SVGPlot.write(records, metric: trainer.metrics.first, title: title, to: url) } catch {
+            throw TrainingError.logWriteFailed(url, reason: "\(error)")
+        }
     }
 }
