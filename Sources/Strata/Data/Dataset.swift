@@ -37,8 +37,13 @@ extension Dataset {
 
     /// Example `index` as a float32 input of `exampleShape` and its label.
     public func example(at index: Int) -> (input: Tensor, label: Int) {
-        let (inputs, labels) = batch([index])
-        return (inputs.reshaped(exampleShape), Int(labels.scalars(as: Int64.self)[0]))
+        let input = Tensor(uninitialized: exampleShape, dtype: .float32)
+        var label: Int64 = 0
+        withUnsafeMutablePointer(to: &label) { labelPointer in
+            gather([index], inputs: UnsafeMutableBufferPointer(start: input.pointer(Float.self), count: input.count),
+                   labels: UnsafeMutableBufferPointer(start: labelPointer, count: 1))
+        }
+        return (input, Int(label))
     }
 
     /// Examples `indices` as float32 inputs `[B, …exampleShape]` and int64 labels `[B]`.

@@ -10,17 +10,28 @@ public struct TensorDataset: BatchDataset {
     /// `[N, …]`.
     public let targets: Tensor
 
-    /// The examples `inputs[i]`, `targets[i]` for `i` in `0..<N`; both are read as they are now (detached).
+    /// The examples `inputs[i]`, `targets[i]` for `i` in `0..<N`. Batches are copies, never on the tape.
     public init(inputs: Tensor, targets: Tensor) {
         require(inputs.rank >= 1 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
                 "TensorDataset: inputs \(inputs.shape) and targets \(targets.shape) must have the same first dimension")
-        (self.inputs, self.targets) = (inputs.detached().contiguous(), targets.detached().contiguous())
+        (self.inputs, self.targets) = (inputs.contiguousData(), targets.contiguousData())
     }
 
     public var count: Int { inputs.shape[0] }
 
     public func batch(_ indices: [Int]) -> (inputs: Tensor, targets: Tensor) {
-        let index = Tensor(indices.map(Int64.init))
-        return withNoGrad { (inputs.indexSelect(dim: 0, index: index), targets.indexSelect(dim: 0, index: index)) }
+        (Self.rows(indices, of: inputs), Self.rows(indices, of: targets))
+    }
+
+    /// Rows `indices` of the contiguous `source` `[N, …]`, as a new `[indices.count, …]` tensor.
+    private static func rows(_ indices: [Int], of source: Tensor) -> Tensor {
+        let out = Tensor(uninitialized: [indices.count] + Array(source.shape.dropFirst()), dtype: source.dtype)
+        let rowBytes = source.count / Swift.max(source.shape[0], 1) * source.dtype.size
+        let (from, to) = (UnsafeRawPointer(source.pointer(UInt8.self)), UnsafeMutableRawPointer(out.pointer(UInt8.self)))
+        for (row, index) in indices.enumerated() {
+            require((0..<source.shape[0]).contains(index), "TensorDataset: index \(index) outside 0..<\(source.shape[0])")
+            (to + row * rowBytes).copyMemory(from: from + index * rowBytes, byteCount: rowBytes)
+        }
+        return out
     }
 }

@@ -28,33 +28,22 @@ public struct GradCheckResult: Sendable, CustomStringConvertible {
 public func gradcheck(_ inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
                       seed: UInt64 = 0x5EED, _ function: ([Tensor]) -> Tensor) -> GradCheckResult {
     require(inputs.contains { $0.dtype == .float64 }, "gradcheck: at least one input must be float64")
-    let leaves = inputs.map { input -> Tensor in
-        let copy = input.contiguous().clone().detached()
-        copy.requiresGrad = input.dtype == .float64
-        return copy
-    }
+    let leaves = gradcheckLeaves(inputs)
     return checkGradients(of: leaves, eps: eps, atol: atol, rtol: rtol, seed: seed) { function(leaves) }
 }
 
-/// Checks the gradients of `function` with respect to `inputs` and every trainable parameter of `module`,
-/// which must be float64. Parameters are perturbed in place and restored.
-public func gradcheck(_ module: some Module, inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,
-                      seed: UInt64 = 0x5EED, _ function: ([Tensor]) -> Tensor) -> GradCheckResult {
-    let parameters = module.trainableParameters()
-    require(parameters.allSatisfy { $0.dtype == .float64 && $0.isContiguous },
-                 "gradcheck: the module's parameters must be contiguous float64 tensors")
-    let leaves = inputs.map { input -> Tensor in
+/// Fresh leaves for `inputs`: float64 ones require grad, the others (indices, masks) are passed as they are.
+func gradcheckLeaves(_ inputs: [Tensor]) -> [Tensor] {
+    inputs.map { input -> Tensor in
         let copy = input.contiguous().clone().detached()
         copy.requiresGrad = input.dtype == .float64
         return copy
     }
-    module.zeroGrad()
-    defer { module.zeroGrad() }
-    return checkGradients(of: leaves + parameters, eps: eps, atol: atol, rtol: rtol, seed: seed) { function(leaves) }
 }
 
-/// The shared check over leaf tensors that `function` reads and that can be perturbed in place.
-private func checkGradients(of leaves: [Tensor], eps: Double, atol: Double, rtol: Double, seed: UInt64,
+/// The check over leaf tensors that `function` reads and that can be perturbed in place (`gradcheck` of
+/// inputs, and of a module's parameters in NN/ModuleGradCheck.swift).
+func checkGradients(of leaves: [Tensor], eps: Double, atol: Double, rtol: Double, seed: UInt64,
                             _ function: () -> Tensor) -> GradCheckResult {
     var generator = RandomGenerator(seed: seed)
     let output = function()

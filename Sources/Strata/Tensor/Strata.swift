@@ -1,29 +1,15 @@
-import Foundation
-import Synchronization
-
 /// Library-wide settings: threads, the random seed and the buffer pool's counters.
 public enum Strata {
-    private static let threadCount = Atomic<Int>(Strata.defaultThreads())
-
     /// Threads used by OpenBLAS and by Strata's own parallel loops.
     ///
     /// Defaults to the number of cores, or to `STRATA_THREADS` when that is set.
     /// Setting it sets OpenBLAS's thread count too, so one number governs both.
     public static var threads: Int {
-        get { threadCount.load(ordering: .relaxed) }
+        get { KernelThreads.current }
         set {
             require(newValue >= 1, "Strata.threads: must be at least 1, got \(newValue)")
-            threadCount.store(newValue, ordering: .relaxed)
-            BLAS.setThreads(newValue)
+            KernelThreads.set(newValue)
         }
-    }
-
-    private static func defaultThreads() -> Int {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let fromEnvironment = ProcessInfo.processInfo.environment["STRATA_THREADS"].flatMap(Int.init)
-        let count = max(1, fromEnvironment ?? cores)
-        BLAS.setThreads(count)
-        return count
     }
 
     /// Reseeds the global random generator. The same seed gives the same numbers on every run.
