@@ -99,11 +99,7 @@ public struct MeanSquaredError: Metric {
     public init() {}
     public var name: String { "mse" }
     public var higherIsBetter: Bool { false }
-
-    public func measure(_ output: Tensor, _ batch: Batch) -> MetricTotals {
-        let d = withNoGrad { output.detached().to(.float64) - batch.targets.to(.float64) }
-        return MetricTotals(sum: withNoGrad { (d * d).sum().item() }, count: Double(d.count))
-    }
+    public func measure(_ output: Tensor, _ batch: Batch) -> MetricTotals { errorTotals(output, batch) { $0 * $0 } }
 }
 
 /// Mean absolute error over every element: `Σ |output − target| / elements`, as `F.l1_loss`.
@@ -111,10 +107,14 @@ public struct MeanAbsoluteError: Metric {
     public init() {}
     public var name: String { "mae" }
     public var higherIsBetter: Bool { false }
+    public func measure(_ output: Tensor, _ batch: Batch) -> MetricTotals { errorTotals(output, batch) { $0.abs() } }
+}
 
-    public func measure(_ output: Tensor, _ batch: Batch) -> MetricTotals {
-        let d = withNoGrad { output.detached().to(.float64) - batch.targets.to(.float64) }
-        return MetricTotals(sum: withNoGrad { d.abs().sum().item() }, count: Double(d.count))
+/// `Σ f(output − target)` over every element, in float64, and the element count.
+private func errorTotals(_ output: Tensor, _ batch: Batch, _ f: (Tensor) -> Tensor) -> MetricTotals {
+    withNoGrad {
+        let d = output.detached().to(.float64) - batch.targets.to(.float64)
+        return MetricTotals(sum: f(d).sum().item(), count: Double(d.count))
     }
 }
 

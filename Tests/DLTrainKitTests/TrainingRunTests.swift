@@ -254,23 +254,8 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         let columns = MetricsLogger.columns(for: run.trainer.metrics)
         // dltrain's files keep their columns.
         #expect(columns == ["kind", "epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "elapsed_s"])
-        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
         // Steps 4, 8 (epoch 1), 12, 16 (epoch 2), and the two epoch rows.
-        var rows: [[String: String]] = []
-        if format == "csv" {
-            #expect(lines.first == columns.joined(separator: ","))
-            for line in lines.dropFirst() {
-                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-                #expect(fields.count == columns.count)
-                rows.append(Dictionary(uniqueKeysWithValues: zip(columns, fields)))
-            }
-        } else {
-            for line in lines {
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                #expect(Set(object.keys) == Set(columns))
-                rows.append(object.mapValues { $0 is NSNull ? "" : "\($0)" })
-            }
-        }
+        let rows = try metricsRows(url, columns: columns)
         #expect(rows.map { $0["kind"]! } == ["step", "step", "epoch", "step", "step", "epoch"])
         #expect(rows.map { Int($0["step"]!)! } == [4, 8, 8, 12, 16, 16])
         #expect(rows.allSatisfy { Double($0["loss"]!)!.isFinite && (0...1).contains(Double($0["accuracy"]!)!) })

@@ -95,22 +95,7 @@ private func makeTrainer(epochs: Int, learningRate: Double = 0.01, validation: B
         (trainer.callbacks, logger) = ([], nil)   // closes the file
         let columns = ["kind", "epoch", "step", "loss", "mse", "mae", "val_loss", "val_mse", "val_mae", "lr", "elapsed_s"]
         #expect(MetricsLogger.columns(for: trainer.metrics) == columns)
-        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
-        var rows: [[String: String]] = []
-        if format == "csv" {
-            #expect(lines.first == columns.joined(separator: ","))
-            for line in lines.dropFirst() {
-                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-                #expect(fields.count == columns.count)
-                rows.append(Dictionary(uniqueKeysWithValues: zip(columns, fields)))
-            }
-        } else {
-            for line in lines {
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                #expect(Set(object.keys) == Set(columns))
-                rows.append(object.mapValues { $0 is NSNull ? "" : "\($0)" })
-            }
-        }
+        let rows = try metricsRows(url, columns: columns)
         #expect(rows.map { $0["kind"]! } == ["step", "step", "epoch", "step", "step", "epoch"])
         #expect(rows.map { Int($0["step"]!)! } == [2, 4, 4, 6, 8, 8] && rows.map { Int($0["epoch"]!)! } == [1, 1, 1, 2, 2, 2])
         #expect(rows.allSatisfy { Double($0["loss"]!)!.isFinite && Double($0["mae"]!)! >= 0 })
@@ -119,8 +104,7 @@ private func makeTrainer(epochs: Int, learningRate: Double = 0.01, validation: B
         // Appending (a resumed run) adds rows without a second header.
         let more = try MetricsLogger(url: url, every: 0, append: true)
         try makeTrainer(epochs: 1, callbacks: [more]).fit()
-        let appended = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
-        #expect(appended.count == lines.count + 1 && appended.filter { $0.hasPrefix("kind,") }.count == (format == "csv" ? 1 : 0))
+        #expect(try metricsRows(url, columns: columns).count == rows.count + 1)
     }
 
     @Test func aMetricsFileInAMissingDirectoryIsRefusedNamingIt() {

@@ -35,7 +35,6 @@ private func regressionModel(width: Int = 32) -> Sequential {
     }
 
     @Test func trainsACharacterLanguageModelToAStatedLoss() throws {
-        Strata.seed(5)
         // A text the test writes, read back as a file would be: 12 sentences, repeated.
         let url = temporaryURL("corpus.txt")
         defer { try? FileManager.default.removeItem(at: url) }
@@ -61,11 +60,12 @@ private func regressionModel(width: Int = 32) -> Sequential {
         }
         let train = split(held, starts.count), validation = split(0, held)
 
+        Strata.seed(5)   // other suites draw from the global generator too, so the initial weights may vary
         let gpt = TinyGPT(vocab: vocabulary.count, seq: t, d: 48, heads: 4, layers: 2, ffn: 96)
         let v = vocabulary.count
         let optimizer = AdamW(gpt.trainableParameters(), learningRate: 1e-2)
         let loader = DataLoader(train, batchSize: 16, shuffle: true, seed: 9)
-        let epochs = 8
+        let epochs = 16
         let trainer = try Trainer(model: gpt, forward: { gpt($0.inputs) },
                                   loss: { logits, batch in
                                       Loss.crossEntropy(logits.reshaped([batch.targets.count, v]), batch.targets.reshaped([batch.targets.count]))
@@ -77,8 +77,9 @@ private func regressionModel(width: Int = 32) -> Sequential {
         let last = try #require(records.last?.validation)
         // A uniform guess costs ln V ≈ 3.3 nats per character (V = 28 here). The corpus is 12 sentences repeated,
         // so a model that has learned them predicts most characters once a window has seen a few of its sentence:
-        // measured 0.36 nats (perplexity 1.43, 90% of characters right) on the held-out windows after 8 epochs,
-        // against 0.84 after 4. 0.6 nats is the bar: under a fifth of the uniform cost.
+        // measured 0.30–0.37 nats (perplexity about 1.4, 90% of characters right) on the held-out windows after 16
+        // epochs from four initialisations (seeds 1–4), against 0.7–1.1 after 4. 0.6 nats is the bar: under a fifth
+        // of the uniform cost.
         #expect(v == 28)
         #expect(last.loss < 0.6, "validation loss \(last.loss) nats per character")
         #expect(abs(last.metrics["perplexity"]! - exp(last.loss)) < 1e-3 * exp(last.loss))
@@ -90,9 +91,11 @@ private func regressionModel(width: Int = 32) -> Sequential {
     /// batches of 32: 60 examples, so each epoch's second step is a partial group (8 + 8 + 8 + 4 against 28).
     @Test func accumulatingFourBatchesEqualsOneBatchFourTimesLarger() throws {
         let data = regressionData(60, seed: 4)
+        // One set of initial weights for every run (other suites draw from the global generator concurrently).
+        let initial = regressionModel().stateDict()
         func run(batchSize: Int, accumulation: Int) throws -> (Trainer, Sequential) {
-            Strata.seed(7)
             let model = regressionModel()
+            try model.loadStateDict(initial)
             let trainer = try Trainer(model: model, loss: mse,
                                       optimizer: SGD(model.parameters(), learningRate: 0.05, momentum: 0.9),
                                       train: DataLoader(data, batchSize: batchSize, shuffle: true, seed: 2),
