@@ -3,13 +3,13 @@ import Strata
 import StrataTraining
 
 /// Which optimizer `TrainingConfiguration` builds.
-public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
+public enum OptimizerKind: String, CaseIterable, Sendable {
     case sgd, adam, adamw
 }
 
 /// Which learning-rate schedule `TrainingConfiguration` builds. Every schedule is stepped once per optimizer
 /// step and is a closed-form function of the step, so a resumed run recomputes the exact rate.
-public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
+public enum ScheduleKind: String, CaseIterable, Sendable {
     /// A constant rate.
     case none
     /// ×0.1 after each third of the run (`StepLR` with step size ⌈epochs / 3⌉ epochs).
@@ -25,7 +25,7 @@ public enum ScheduleKind: String, CaseIterable, Codable, Sendable {
 ///
 /// The optimizer's hyper-parameters are optional: a value left `nil` is the model preset's recipe when the run
 /// uses the preset's optimizer (`ModelPreset.recipe`), else the optimizer's own default (PyTorch's).
-public struct TrainingConfiguration: Codable, Equatable, Sendable {
+public struct TrainingConfiguration: Equatable, Sendable {
     /// The dataset trained and evaluated on.
     public var dataset: DatasetKind = .mnist
     /// Its directory; `nil` means the embedded MNIST.
@@ -61,6 +61,77 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The defaults (`dltrain train`'s): mlp on the embedded MNIST, 3 epochs of the preset's SGD recipe
     /// (lr 0.05, momentum 0.9) with a cosine schedule, batch 64.
     public init() {}
+
+    /// The configuration as a JSON object with its fields in name order, the absent optionals left out (what
+    /// `strata.config` holds).
+    public var json: JSONValue {
+        var fields: [(key: String, value: JSONValue)] = [
+            ("batchSize", .int(batchSize)), ("dataset", .string(dataset.rawValue)), ("epochs", .int(epochs)),
+            ("logEvery", .int(logEvery)), ("model", .string(model.rawValue)), ("schedule", .string(schedule.rawValue)),
+            ("seed", .number(String(seed))), ("validationSplit", .double(validationSplit)),
+        ]
+        if let dataDirectory { fields.append(("dataDirectory", .string(dataDirectory))) }
+        if let modelSpec { fields.append(("modelSpec", .string(modelSpec))) }
+        if let optimizer { fields.append(("optimizer", .string(optimizer.rawValue))) }
+        if let learningRate { fields.append(("learningRate", .double(learningRate))) }
+        if let momentum { fields.append(("momentum", .double(momentum))) }
+        if let weightDecay { fields.append(("weightDecay", .double(weightDecay))) }
+        if let limit { fields.append(("limit", .int(limit))) }
+        return .object(fields.sorted { $0.key < $1.key })
+    }
+
+    /// The configuration `json` describes (as `json` writes it, or as `dltrain` wrote it before): every field
+    /// optional, a missing one taking its default, `null` meaning absent.
+    /// - Throws: `DLTrainError.invalidSetting` naming an unknown or repeated field, or one of the wrong type.
+    public init(json: JSONValue) throws {
+        func fail(_ field: String, _ message: String) -> DLTrainError { .invalidSetting(field: field, message: message) }
+        guard let (members, repeated) = json.membersByKey else { throw fail("configuration", "must be a JSON object, found \(json.kind)") }
+        if let repeated { throw fail(repeated, "appears twice") }
+        self.init()
+        for (key, value) in members.sorted(by: { $0.key < $1.key }) where !value.isNull {
+            func int() throws -> Int {
+                guard let v = value.intValue else { throw fail(key, "must be an integer, found \(value.kind)") }
+                return v
+            }
+            func double() throws -> Double {
+                guard let v = value.doubleValue else { throw fail(key, "must be a number, found \(value.kind)") }
+                return v
+            }
+            func string() throws -> String {
+                guard let v = value.stringValue else { throw fail(key, "must be a string, found \(value.kind)") }
+                return v
+            }
+            func choice<T: RawRepresentable & CaseIterable>(_: T.Type) throws -> T where T.RawValue == String {
+                let name = try string()
+                guard let v = T(rawValue: name) else {
+                    throw fail(key, "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'")
+                }
+                return v
+            }
+            switch key {
+            case "dataset": dataset = try choice(DatasetKind.self)
+            case "dataDirectory": dataDirectory = try string()
+            case "model": model = try choice(ModelPreset.self)
+            case "modelSpec": modelSpec = try string()
+            case "epochs": epochs = try int()
+            case "batchSize": batchSize = try int()
+            case "optimizer": optimizer = try choice(OptimizerKind.self)
+            case "learningRate": learningRate = try double()
+            case "momentum": momentum = try double()
+            case "weightDecay": weightDecay = try double()
+            case "schedule": schedule = try choice(ScheduleKind.self)
+            case "validationSplit": validationSplit = try double()
+            case "seed":
+                guard case .number(let literal) = value, let v = UInt64(literal) else {
+                    throw fail(key, "must be a non-negative 64-bit integer, found \(value.kind)")
+                }
+                seed = v
+            case "limit": limit = try int()
+            case "logEvery": logEvery = try int()
+            default: throw fail(key, "is not a configuration field")
+            }
+        }
+    }
 
     /// Throws `DLTrainError.invalidSetting` naming the first field out of range and its value.
     public func validate() throws {

@@ -40,9 +40,8 @@ public struct DLTrainCheckpoint {
 
     /// The `dltrain` entries of the metadata (see the type's documentation).
     static func metadata(configuration: TrainingConfiguration, inputShape: [Int], classCount: Int) -> [String: String] {
-        let config = (try? JSONEncoder.sorted.encode(configuration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return [
-            "strata.config": config,
+        [
+            "strata.config": configuration.json.serialized(),
             "strata.model": configuration.model.rawValue,
             "strata.dataset": configuration.dataset.rawValue,
             "strata.input_shape": inputShape.map(String.init).joined(separator: ","),
@@ -72,9 +71,9 @@ public struct DLTrainCheckpoint {
             return value
         }
         let configuration: TrainingConfiguration
-        do { configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(try string("strata.config").utf8)) }
-        catch let error as DLTrainError { throw error }
-        catch { throw fail("metadata strata.config is not a valid configuration") }
+        do { configuration = try TrainingConfiguration(json: JSONValue.parse(Array(try string("strata.config").utf8))) }
+        catch let error as JSONError { throw fail("metadata strata.config is not JSON: \(error)") }
+        catch DLTrainError.invalidSetting(let field, let message) { throw fail("metadata strata.config: \(field) \(message)") }
         let shape = try string("strata.input_shape").split(separator: ",").compactMap { Int($0) }
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else { throw fail("metadata strata.input_shape must be C,H,W") }
         guard let classCount = Int(try string("strata.class_count")), classCount > 0 else {
@@ -92,14 +91,5 @@ public struct DLTrainCheckpoint {
         }
         model.eval()
         return model
-    }
-}
-
-extension JSONEncoder {
-    /// An encoder with sorted keys, so equal configurations encode to equal bytes.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }

@@ -6,7 +6,7 @@ import StrataTraining
 // [B, C, H, W] images to logits [B, K].
 
 /// The datasets `dltrain` knows, with how their inputs are normalised.
-public enum DatasetKind: String, CaseIterable, Codable, Sendable {
+public enum DatasetKind: String, CaseIterable, Sendable {
     case mnist
     case fashionMNIST = "fashion-mnist"
     case cifar10
@@ -85,7 +85,7 @@ public enum DatasetKind: String, CaseIterable, Codable, Sendable {
 
 /// The built-in model architectures, each with the same parameter names as the PyTorch module given in its
 /// doc comment, so a state dict moves between the two with `load_state_dict(strict=True)`.
-public enum ModelPreset: String, CaseIterable, Codable, Sendable {
+public enum ModelPreset: String, CaseIterable, Sendable {
     /// `nn.Sequential(nn.Flatten(), nn.Linear(C·H·W, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, K))`.
     case mlp
     /// WORKLOADS.md's `cnn`: `nn.Sequential(Conv2d(C, 32, 5, padding=2), ReLU(), MaxPool2d(2), Conv2d(32, 64, 5,

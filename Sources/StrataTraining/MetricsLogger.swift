@@ -75,11 +75,10 @@ public final class MetricsLogger: TrainingCallback {
         if isCSV {
             try writeLine(values.map { $0 ?? "" }.joined(separator: ","))
         } else {
-            let fields = zip(columns, values).map { key, value -> String in
-                let json = key == "kind" ? "\"\(value!)\"" : (value.flatMap { Double($0)?.isFinite == true ? $0 : nil } ?? "null")
-                return "\"\(key)\":\(json)"
+            let fields = zip(columns, values).map { key, value -> (key: String, value: JSONValue) in
+                (key, key == "kind" ? .string(value!) : value.flatMap { Double($0)?.isFinite == true ? .number($0) : nil } ?? .null)
             }
-            try writeLine("{" + fields.joined(separator: ",") + "}")
+            try writeLine(JSONValue.object(fields).serialized())
         }
     }
 

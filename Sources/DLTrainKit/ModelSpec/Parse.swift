@@ -13,7 +13,7 @@ import Strata
 /// let spec = try ModelSpec.load(from: URL(fileURLWithPath: "cnn.json"))
 /// let model = try spec.build(inputShape: [1, 28, 28])   // one sample, without the batch dimension
 /// ```
-public struct ModelSpec: Decodable, Sendable {
+public struct ModelSpec: Sendable {
     /// One node of the graph as written in the file, arguments validated against its op.
     public struct Node: Sendable {
         /// The node's name (its position `"0"`, `"1"`, … when the file gives none); its layer's state-dict prefix.
@@ -50,18 +50,15 @@ public struct ModelSpec: Decodable, Sendable {
 
     /// Parses and validates a spec from JSON bytes; `file` is the name errors use.
     public static func parse(_ data: Data, file: String) throws -> ModelSpec {
-        let json: SpecValue
+        let bytes = [UInt8](data)
+        let json: JSONValue
         do {
-            json = try JSONDecoder().decode(SpecValue.self, from: data)
+            json = try JSONValue.parse(bytes)
         } catch {
-            throw ModelSpecError(.invalidJSON, file: file, message: "not valid JSON: \(jsonErrorSummary(data))")
+            let (line, column) = error.position(in: bytes)
+            throw ModelSpecError(.invalidJSON, file: file, message: "not valid JSON: \(error.reason) at line \(line), column \(column)")
         }
-        return try ModelSpec(json: json, file: file)
-    }
-
-    /// Decodes a spec from any decoder; errors name the file as `<decoded>`. Prefer `load(from:)` or `parse(_:file:)`.
-    public init(from decoder: any Decoder) throws {
-        self = try ModelSpec(json: SpecValue(from: decoder), file: "<decoded>")
+        return try ModelSpec(json: SpecValue(json, file: file), file: file)
     }
 
     init(json: SpecValue, file: String) throws {
@@ -208,23 +205,6 @@ public struct ModelSpec: Decodable, Sendable {
         }
         return Node(name: name, op: op, inputs: inputs, index: index, arguments: SpecArguments(values: values))
     }
-
-    /// What is wrong with JSON text that does not parse, with the line and column when Foundation reports
-    /// the character offset ("Invalid value around line 3, column 14").
-    private static func jsonErrorSummary(_ data: Data) -> String {
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            let text = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
-            guard let range = text.range(of: #"character (\d+)"#, options: .regularExpression),
-                  let offset = Int(text[range].dropFirst("character ".count)) else { return text }
-            let prefix = data.prefix(offset)
-            let line = prefix.filter { $0 == UInt8(ascii: "\n") }.count + 1
-            let column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
-            return text.replacingCharacters(in: range, with: "line \(line), column \(column)")
-        }
-        return "the top level is not an object"
-    }
 }
 
 /// A problem in a model spec, naming the file and, where it applies, the node and the field.
@@ -259,33 +239,25 @@ public struct ModelSpecError: Error, CustomStringConvertible, Equatable, Sendabl
     }
 }
 
-/// A JSON value as decoded, integers kept apart from other numbers.
-enum SpecValue: Decodable, Equatable, Sendable {
+/// A JSON value as the spec reads it: integers apart from other numbers, objects by key.
+enum SpecValue: Equatable, Sendable {
     case null, bool(Bool), int(Int), double(Double), string(String), array([SpecValue]), object([String: SpecValue])
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: any Decoder) throws {
-        if let object = try? decoder.container(keyedBy: Key.self) {
-            var fields: [String: SpecValue] = [:]
-            for key in object.allKeys { fields[key.stringValue] = try object.decode(SpecValue.self, forKey: key) }
-            self = .object(fields)
-        } else if var array = try? decoder.unkeyedContainer() {
-            var items: [SpecValue] = []
-            while !array.isAtEnd { items.append(try array.decode(SpecValue.self)) }
-            self = .array(items)
-        } else {
-            let single = try decoder.singleValueContainer()
-            if single.decodeNil() { self = .null }
-            else if let value = try? single.decode(Bool.self) { self = .bool(value) }
-            else if let value = try? single.decode(Int.self) { self = .int(value) }
-            else if let value = try? single.decode(Double.self) { self = .double(value) }
-            else { self = .string(try single.decode(String.self)) }
+    /// The spec's view of `json`.
+    /// - Throws: `ModelSpecError` naming a key that appears twice in one object.
+    init(_ json: JSONValue, file: String) throws {
+        switch json {
+        case .null: self = .null
+        case .bool(let value): self = .bool(value)
+        case .string(let value): self = .string(value)
+        case .number: self = json.intValue.map(SpecValue.int) ?? .double(json.doubleValue ?? .nan)
+        case .array(let items): self = .array(try items.map { try SpecValue($0, file: file) })
+        case .object:
+            let (members, repeated) = json.membersByKey!
+            if let repeated {
+                throw ModelSpecError(.invalidJSON, file: file, field: repeated, message: "the key appears twice in one object")
+            }
+            self = .object(try members.mapValues { try SpecValue($0, file: file) })
         }
     }
 
