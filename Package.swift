@@ -1,4 +1,6 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
+// 6.1 for package traits: a package that depends only on the libraries turns the default trait off
+// (`.package(url: …, traits: [])`) and then resolves and fetches swift-numerics alone.
 import PackageDescription
 
 let package = Package(
@@ -12,6 +14,10 @@ let package = Package(
         .library(name: "StrataDistributed", targets: ["StrataDistributed"]),
         .executable(name: "dltrain", targets: ["dltrain"]),
         .executable(name: "dlbench", targets: ["dlbench"]),
+    ],
+    traits: [
+        .trait(name: "Executables", description: "dltrain and dlbench, whose argument parsing needs swift-argument-parser"),
+        .default(enabledTraits: ["Executables"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -61,7 +67,7 @@ let package = Package(
                 "Strata",
                 "StrataDistributed",
                 "StrataTraining",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Executables"])),
             ]
         ),
         // The benchmark harness: the standard workloads of shared/bench/WORKLOADS.md, one JSON line each.
@@ -70,7 +76,7 @@ let package = Package(
             dependencies: [
                 "Strata",
                 "StrataDistributed",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Executables"])),
             ]
         ),
         // Expectation helpers (closeness, gradcheck, random inputs) shared by the test targets.
