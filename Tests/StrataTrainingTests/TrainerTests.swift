@@ -117,6 +117,25 @@ private func regressionModel(width: Int = 32) -> Sequential {
         #expect(maxDifference(c.stateDict(), b.stateDict()) > 1e-3)
     }
 
+    @Test func clippingBoundsEveryStepByTheNormTimesTheRate() throws {
+        let data = regressionData(64, seed: 6)
+        func firstStep(clip: Double?) throws -> Double {
+            let model = Linear(3, 1)
+            let before = model.stateDict().mapValues { $0.clone() }
+            let trainer = try Trainer(model: model, loss: mse, optimizer: SGD(model.parameters(), learningRate: 0.1),
+                                      train: DataLoader(data, batchSize: 64), epochs: 1, gradientClipNorm: clip)
+            try trainer.fit()
+            // The L2 norm of the one step taken: lr · ‖g‖ (after clipping).
+            return before.keys.map { key in
+                zip(before[key]!.toDoubles(), model.stateDict()[key]!.toDoubles()).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+            }.reduce(0, +).squareRoot()
+        }
+        let free = try firstStep(clip: nil), clipped = try firstStep(clip: 0.01)
+        // Unclipped, the gradient of a fresh linear fit to targets of variance ~3.5 is far above 0.01.
+        #expect(free > 0.1 * 0.5, "\(free)")
+        #expect(abs(clipped - 0.1 * 0.01) < 1e-6, "\(clipped)")
+    }
+
     @Test func resumingAtAnEpochBoundaryOrMidEpochIsBitIdentical() throws {
         let threads = Strata.threads
         Strata.threads = 1
