@@ -111,8 +111,9 @@ def main():
     print()
 
     rounds = f"median over {args.rounds} rounds with min–max; " if args.rounds > 1 else ""
-    print(f"One epoch of MNIST training (60,000 images), {args.threads} thread(s); {rounds}time ratio = Strata ÷ "
-          "PyTorch epoch time in the same round, ≤ 1 meets the target; ✗ marks a miss.")
+    ratio = ("time ratio = Strata ÷ PyTorch epoch time in the same round, ≤ 1 meets the target; ✗ marks a miss."
+             if have_torch else "")
+    print(f"One epoch of MNIST training (60,000 images), {args.threads} thread(s); {rounds}{ratio}")
     print()
     if have_torch:
         print("| model | Strata epoch s | PyTorch epoch s | time ratio | Strata test accuracy | PyTorch test accuracy |")
