@@ -122,8 +122,9 @@ public final class ModelCheckpoint: TrainingCallback {
 /// Prints a line every `every` optimizer steps (0: never), one per epoch, and one per checkpoint written; rank 0
 /// only. `write` receives each line (standard output by default).
 ///
-/// `epoch 2/10 step 300/469  loss 0.2134  accuracy 93.51%  5120 samples/s  ETA 33s`,
-/// `epoch 2/10: loss 0.2010  accuracy 93.92%  val_loss 0.1873  val_accuracy 94.40%  lr 0.0477  9.3s  6432 samples/s`.
+/// `epoch 2/10 step 300/469  loss 0.2134  acc 93.51%  5120 samples/s  ETA 33s`,
+/// `epoch 2/10: loss 0.2010  acc 93.92%  val_loss 0.1873  val_acc 94.40%  lr 0.0477  9.3s  6432 samples/s`
+/// (each metric under its `shortName`).
 public final class ProgressLogger: TrainingCallback {
     public let every: Int
     private let write: (String) -> Void
@@ -151,14 +152,14 @@ public final class ProgressLogger: TrainingCallback {
         if trainer.isPrimary { write("  checkpoint written: \(url.path)") }
     }
 
-    /// `epoch 2/10 step 300/469  loss 0.2134  accuracy 93.51%  5120 samples/s  ETA 33s`, with `bar` in place of
+    /// `epoch 2/10 step 300/469  loss 0.2134  acc 93.51%  5120 samples/s  ETA 33s`, with `bar` in place of
     /// `step` when given.
     public static func stepLine(_ p: StepProgress, metrics: [any Metric], bar: String = "step") -> String {
         "epoch \(p.epoch + 1)/\(p.epochs) \(bar) \(p.batch)/\(p.batches)  loss \(f4(p.loss))"
             + values(p.metrics, metrics, prefix: "") + "  \(Int(p.samplesPerSecond)) samples/s  ETA \(duration(p.secondsRemaining))"
     }
 
-    /// `epoch 2/10: loss 0.2010  accuracy 93.92%  val_loss 0.1873  val_accuracy 94.40%  lr 0.0477  9.3s  6432 samples/s`.
+    /// `epoch 2/10: loss 0.2010  acc 93.92%  val_loss 0.1873  val_acc 94.40%  lr 0.0477  9.3s  6432 samples/s`.
     public static func epochLine(_ r: EpochRecord, metrics: [any Metric]) -> String {
         var line = "epoch \(r.epoch + 1)/\(r.epochs): loss \(f4(r.loss))" + values(r.metrics, metrics, prefix: "")
         if let v = r.validation { line += "  val_loss \(f4(v.loss))" + values(v.metrics, metrics, prefix: "val_") }
@@ -172,7 +173,7 @@ public final class ProgressLogger: TrainingCallback {
     }
 
     private static func values(_ values: [String: Double], _ metrics: [any Metric], prefix: String) -> String {
-        metrics.map { "  \(prefix)\($0.name) \($0.format(values[$0.name] ?? .nan))" }.joined()
+        metrics.map { "  \(prefix)\($0.shortName) \($0.format(values[$0.name] ?? .nan))" }.joined()
     }
 
     private static func f4(_ x: Double) -> String { String(format: "%.4f", x) }

@@ -28,6 +28,8 @@ public protocol Metric: Sendable {
     /// The metric's name in progress lines, metrics files and `Monitor`s (`"accuracy"`, `"mse"`); the
     /// validation value is named `"val_" + name`.
     var name: String { get }
+    /// The name in progress lines, `name` unless shorter is clearer (`acc`); validation's is `"val_" + shortName`.
+    var shortName: String { get }
     /// Whether a larger value is better (accuracy) or a smaller one (errors, perplexity).
     var higherIsBetter: Bool { get }
     /// Whether the value is a fraction shown as a percentage.
@@ -39,6 +41,7 @@ public protocol Metric: Sendable {
 }
 
 extension Metric {
+    public var shortName: String { name }
     public var isPercentage: Bool { false }
 
     public func value(_ totals: MetricTotals) -> Double { totals.count > 0 ? totals.sum / totals.count : .nan }
@@ -53,6 +56,7 @@ extension Metric {
 public struct Accuracy: Metric {
     public init() {}
     public var name: String { "accuracy" }
+    public var shortName: String { "acc" }
     public var higherIsBetter: Bool { true }
     public var isPercentage: Bool { true }
 
@@ -72,6 +76,7 @@ public struct TopKAccuracy: Metric {
     }
 
     public var name: String { "top\(k)_accuracy" }
+    public var shortName: String { "top\(k)_acc" }
     public var higherIsBetter: Bool { true }
     public var isPercentage: Bool { true }
 

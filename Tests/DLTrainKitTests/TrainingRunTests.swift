@@ -263,6 +263,17 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         #expect(rows.filter { $0["kind"] == "step" }.allSatisfy { $0["val_accuracy"]!.isEmpty })
     }
 
+    /// bench/e2e.py reads dltrain's epoch line with this pattern (STRATA_EPOCH there), so its format is kept.
+    @Test func theEpochLineKeepsTheFormatBenchE2EReads() throws {
+        let run = try TrainingRun(configuration: quickConfiguration(limit: 128, epochs: 1), train: EmbeddedMNIST.train.get(), test: nil)
+        var lines: [String] = []
+        run.trainer.callbacks.append(ProgressLogger(every: 2) { lines.append($0) })
+        try run.trainer.fit()
+        let epoch = try Regex(#"^epoch 1/1: loss (\S+)\s+acc (\S+)%.*\s(\d+(?:\.\d+)?)s\s+(\d+) samples/s"#)
+        #expect(lines.contains { $0.wholeMatch(of: epoch) != nil }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("epoch 1/1 step 2/4  loss ") && $0.contains("  acc ") })
+    }
+
     @Test func configurationValidationNamesTheBadValue() {
         var c = TrainingConfiguration()
         c.batchSize = 0
