@@ -87,9 +87,8 @@ struct Train: ParsableCommand {
             stopped: the model, dataset and hyperparameters come from the checkpoint (only --epochs, --data, \
             --checkpoint, --metrics, --log-every and --threads apply).
 
-            An optimizer setting not given is the model preset's recipe (sgd with lr 0.05 and momentum 0.9 for \
-            mlp, cnn and cifar; adam for lstm and gru; adamw for transformer), else the optimizer's own default, \
-            which is PyTorch's (adam and adamw: lr 0.001; adamw: weight decay 0.01; sgd: lr 0.001, momentum 0).
+            An optimizer setting not given is the model preset's recipe (\(Train.recipes)), else the optimizer's \
+            own default, which is PyTorch's (\(Train.libraryDefaults)).
 
             Under mpirun (mpirun -np N dltrain train …) the run is data-parallel: each rank trains on its shard of \
             every epoch with --batch-size examples per step (a global batch of N × --batch-size), gradients are \
@@ -97,6 +96,25 @@ struct Train: ParsableCommand {
             """)
 
     private static let defaults = TrainingConfiguration()
+
+    /// `mlp: sgd lr 0.05 momentum 0.9; …`, from `ModelPreset.recipe`.
+    static var recipes: String {
+        ModelPreset.allCases.map { preset in
+            let r = preset.recipe
+            let settings = [r.learningRate.map { "lr \($0)" }, r.momentum.map { "momentum \($0)" }, r.weightDecay.map { "weight decay \($0)" }]
+            return "\(preset.rawValue): \(([r.optimizer.rawValue] + settings.compactMap { $0 }).joined(separator: " "))"
+        }.joined(separator: "; ")
+    }
+
+    /// `sgd lr 0.001 momentum 0.0 weight decay 0.0; …`, read from the optimizers themselves.
+    static var libraryDefaults: String {
+        let optimizers: [(OptimizerKind, Optimizer)] = [(.sgd, SGD([])), (.adam, Adam([])), (.adamw, AdamW([]))]
+        return optimizers.map { kind, o in
+            var text = "\(kind.rawValue) lr \(o.learningRate)"
+            if let sgd = o as? SGD { text += " momentum \(sgd.momentum)" }
+            return text + " weight decay \(o.groups[0].weightDecay)"
+        }.joined(separator: "; ")
+    }
 
     @Option(help: "The dataset (default: \(defaults.dataset.rawValue)).")
     var dataset: DatasetKind?
@@ -114,9 +132,9 @@ struct Train: ParsableCommand {
     var optimizer: OptimizerKind?
     @Option(help: "Learning rate (default: the preset's recipe, else the optimizer's).")
     var lr: Double?
-    @Option(help: "SGD momentum (default: the preset's recipe, else 0).")
+    @Option(help: "SGD momentum (default: the preset's recipe, else SGD's).")
     var momentum: Double?
-    @Option(help: "Weight decay: L2 for sgd/adam, decoupled for adamw (default: the optimizer's: 0, adamw 0.01).")
+    @Option(help: "Weight decay: L2 for sgd/adam, decoupled for adamw (default: the preset's recipe, else the optimizer's).")
     var weightDecay: Double?
     @Option(help: "The learning-rate schedule, stepped per batch (default: \(defaults.schedule.rawValue)).")
     var schedule: ScheduleKind?
