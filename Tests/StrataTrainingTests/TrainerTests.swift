@@ -78,7 +78,7 @@ private func regressionModel(width: Int = 32) -> Sequential {
         // A uniform guess costs ln V ≈ 3.3 nats per character (V = 28 here). The corpus is 12 sentences repeated,
         // so a model that has learned them predicts most characters once a window has seen a few of its sentence:
         // measured 0.30–0.37 nats (perplexity about 1.4, 90% of characters right) on the held-out windows after 16
-        // epochs from four initialisations (seeds 1–4), against 0.7–1.1 after 4. 0.6 nats is the bar: under a fifth
+        // epochs from four initialisations (seeds 1–4), against 0.9–1.1 after 4. 0.6 nats is the bar: under a fifth
         // of the uniform cost.
         #expect(v == 28)
         #expect(last.loss < 0.6, "validation loss \(last.loss) nats per character")
