@@ -52,18 +52,20 @@ public protocol Module: AnyObject {
 /// A module that maps one tensor to one tensor, and so can be chained in a `Sequential`.
 ///
 /// One rule covers the layers whose full call takes or returns more than one tensor (the recurrent layers,
-/// attention, the transformer layers and stacks): their `Layer` call `layer(x)` feeds the one input to every
+/// attention, the transformer layers and stacks): as a `Layer`, such a layer feeds its one input to every
 /// tensor input — attention attends with `query = key = value = x`, a decoder layer decodes `x` with
 /// `memory = x` — and returns the **first** output: the recurrent layers' output sequence (not the final
 /// states), attention's output (not the weights). This is PyTorch's convention that the first output flows
-/// on; PyTorch's `nn.Sequential` itself passes the whole tuple, which a user then unpacks in a wrapper. The
-/// full call stays available with its labelled arguments, and Swift picks it wherever a tuple is asked for:
+/// on; PyTorch's `nn.Sequential` itself passes the whole tuple on, which a user then unpacks in a wrapper.
+/// The full call keeps its labelled arguments and its tuple result, and a direct call picks it, as in
+/// PyTorch:
 ///
 /// ```swift
 /// let lstm = LSTM(8, 16)
-/// let y = lstm(x)                              // Tensor: the output sequence, as in a Sequential
-/// let (output, hN, cN) = lstm(x)               // the full result
-/// let states = lstm(x, h0: h, c0: c)           // the full result, with initial states
+/// let (output, hN, cN) = lstm(x)               // the full call, as PyTorch's lstm(x)
+/// let states = lstm(x, h0: h, c0: c)           // the full call, with initial states
+/// let y: Tensor = lstm(x)                      // the Layer call: the output sequence
+/// let model = Sequential { lstm; Linear(16, 4) }   // the Layer call inside
 /// ```
 public protocol Layer: Module {
     func callAsFunction(_ input: Tensor) -> Tensor
@@ -278,17 +280,23 @@ private func propertyName(_ label: String) -> String {
 }
 
 /// `Optional`, `Array` and `Dictionary` opened without knowing their type arguments.
-private protocol OptionalProperty { var wrappedValue: Any? { get } }
+private protocol OptionalProperty {
+    static var wrappedType: Any.Type { get }
+    var wrappedValue: Any? { get }
+}
 private protocol ArrayProperty {
     static var elementType: Any.Type { get }
     var elementValues: [Any] { get }
 }
 private protocol DictionaryProperty {
+    static var keyType: Any.Type { get }
+    static var valueType: Any.Type { get }
     var stringKeyedValues: [(key: String, value: Any)]? { get }
     var valueCount: Int { get }
 }
 
 extension Optional: OptionalProperty {
+    fileprivate static var wrappedType: Any.Type { Wrapped.self }
     fileprivate var wrappedValue: Any? { self.map { $0 as Any } }
 }
 
@@ -298,6 +306,8 @@ extension Array: ArrayProperty {
 }
 
 extension Dictionary: DictionaryProperty {
+    fileprivate static var keyType: Any.Type { Key.self }
+    fileprivate static var valueType: Any.Type { Value.self }
     /// The entries sorted by key when the keys are strings, else nil.
     fileprivate var stringKeyedValues: [(key: String, value: Any)]? {
         guard Key.self == String.self else { return nil }
@@ -371,11 +381,23 @@ private struct PropertyReflector {
         rejectIfStateful(value)
     }
 
-    /// Stops when `value` holds a tensor, buffer or module (or, empty or nil, is of a type that names
-    /// `Tensor` or `Buffer`), since `collect` found no way to name its contents.
+    /// Stops when `value` is not of a type `collect` names yet holds a tensor, buffer or module (or, empty or
+    /// nil, is of a type that mentions `Tensor` or `Buffer`).
     private func rejectIfStateful(_ value: Any) {
-        require(!holdsState(value) && !typeNamesState(Swift.type(of: value)),
+        let type = Swift.type(of: value)
+        require(isNameable(type) || (!holdsState(value) && !typeNamesState(type)),
                 "Module: \(Swift.type(of: owner)).\(property) has type \(Swift.type(of: value)), which holds tensors or modules in a form a module cannot name; use Tensor, [Tensor], [String: Tensor], @Buffer, a module, an array or [String: …] dictionary of modules, or an optional of one of these")
+    }
+
+    /// Whether `collect` names every value of `type`: a tensor, a module, an array of either, a `String`-keyed
+    /// dictionary of either, or an optional of one of these.
+    private func isNameable(_ type: Any.Type) -> Bool {
+        func isElement(_ type: Any.Type) -> Bool { type == Tensor.self || type is any Module.Type }
+        if isElement(type) { return true }
+        if let optional = type as? OptionalProperty.Type { return isNameable(optional.wrappedType) }
+        if let array = type as? ArrayProperty.Type { return isElement(array.elementType) }
+        if let dictionary = type as? DictionaryProperty.Type { return dictionary.keyType == String.self && isElement(dictionary.valueType) }
+        return false
     }
 
     /// Whether `value` contains a tensor, buffer or module, looking through value types (structs, enums,

@@ -5,7 +5,7 @@
 /// `weight_ih_l{k}` `[gates·H, I or D·H]`, `weight_hh_l{k}` `[gates·H, H]`, `bias_ih_l{k}` and `bias_hh_l{k}`
 /// `[gates·H]`, with the suffix `_reverse` for the backward direction. All are initialised U(−1/√H, 1/√H).
 ///
-/// As a `Layer` (in a `Sequential`), `layer(x)` is the output sequence of a run from zero states, the first
+/// As a `Layer` (in a `Sequential`), the layer gives the output sequence of a run from zero states, the first
 /// of the full call's outputs; see `Layer`.
 public class RecurrentLayer: Layer, ModeDependent {
     public let cell: RecurrentCell
@@ -47,6 +47,9 @@ public class RecurrentLayer: Layer, ModeDependent {
 
     /// The output sequence (`[T, B, D·H]`, or `[B, T, D·H]` when `batchFirst`) of a run over `input` from zero
     /// initial states: the first output of the subclass's full call, which also returns the final states.
+    /// A direct call `lstm(x)` picks the full call, as in PyTorch; this one serves `Layer` (a `Sequential`)
+    /// and a call whose result is asked to be a `Tensor`.
+    @_disfavoredOverload
     public func callAsFunction(_ input: Tensor) -> Tensor {
         run(input, h0: nil, c0: nil).output
     }
