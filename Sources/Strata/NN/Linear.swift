@@ -41,7 +41,7 @@ extension Linear: ShapeInferring {
     public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
         let rule = try ShapeRule(self, input)
         let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
-        try rule.rank(1..., "[…, in_features]")
+        try rule.rank(atLeast: 1, "[…, in_features]")
         try rule.dimension(-1, is: inFeatures, argument: "in_features")
         let output = try rule.output(input.dropLast() + [outFeatures])
         return (output, try rule.product(2, rule.product(input.dropLast()), inFeatures, outFeatures))

@@ -173,7 +173,7 @@ extension LayerNorm: ShapeInferring, ShapePreserving {
 extension GroupNorm: ShapeInferring, ShapePreserving {
     /// `[N, C, *]` with `C = numChannels`.
     func checkInput(_ rule: ShapeRule) throws(ShapeError) {
-        try rule.rank(2..., "[N, C, *]")
+        try rule.rank(atLeast: 2, "[N, C, *]")
         try rule.dimension(1, is: numChannels, argument: "num_channels")
     }
 }

@@ -63,7 +63,7 @@ public final class SinusoidalPositionalEncoding: Layer {
 
 /// `[B, T, D]` (or `[T, D]`) with `D = dim` and `T ≤ maxLength` keeps its shape; an addition counts no FLOPs.
 private func checkPositions(_ rule: ShapeRule, maxLength: Int, dim: Int) throws(ShapeError) {
-    try rule.rank(2..., "[B, T, \(dim)] or [T, \(dim)]")
+    try rule.rank(atLeast: 2, "[B, T, \(dim)] or [T, \(dim)]")
     try rule.dimension(-1, is: dim, argument: "dim")
     let length = rule.input[rule.input.count - 2]
     guard length <= maxLength else {

@@ -91,6 +91,9 @@ struct ShapeRule {
         self.layer = String(describing: type(of: layer))
         self.input = input
         if let bad = input.first(where: { $0 < 0 }) { throw error(.size, nil, "dimension \(bad) is negative") }
+        do { _ = try ShapeArithmetic.product(input) } catch {
+            throw self.error(.overflow, nil, "the input has more elements than fit in Int")
+        }
     }
 
     func error(_ kind: ShapeError.Kind, _ argument: String?, _ reason: String) -> ShapeError {
@@ -98,8 +101,13 @@ struct ShapeRule {
     }
 
     /// Requires the input's rank to be one of `ranks`; `layout` names the dims (`"[N, C, H, W]"`).
-    func rank(_ ranks: some Sequence<Int>, _ layout: String) throws(ShapeError) {
+    func rank(_ ranks: [Int], _ layout: String) throws(ShapeError) {
         guard ranks.contains(input.count) else { throw error(.rank, nil, "must be \(layout), not rank \(input.count)") }
+    }
+
+    /// Requires the input's rank to be at least `minimum`.
+    func rank(atLeast minimum: Int, _ layout: String) throws(ShapeError) {
+        guard input.count >= minimum else { throw error(.rank, nil, "must be \(layout), not rank \(input.count)") }
     }
 
     /// Requires dimension `dim` (negative counts from the end) to be `expected`, the layer's `argument`.
