@@ -101,7 +101,8 @@ extension Module {
         var result: [(name: String, entry: ModuleEntry)] = []
         // Each pending entry carries the modules enclosing it, to stop on a cycle instead of looping forever.
         func pending(_ module: any Module, _ prefix: String, _ enclosing: [ObjectIdentifier]) -> [(String, ModuleEntry, [ObjectIdentifier])] {
-            module.entries.reversed().map { (prefix + $0.name, $0.entry, enclosing + [ObjectIdentifier(module)]) }
+            let path = enclosing + [ObjectIdentifier(module)]
+            return module.entries.reversed().map { (prefix + $0.name, $0.entry, path) }
         }
         var stack = pending(self, prefix, [])
         while let (name, entry, enclosing) = stack.popLast() {
