@@ -51,3 +51,26 @@ public final class LogSoftmax: Layer {
     public init(dim: Int) { self.dim = dim }
     public func callAsFunction(_ input: Tensor) -> Tensor { input.logSoftmax(dim: dim) }
 }
+
+// Element-wise: the shape passes through and no multiply-adds are counted.
+extension ReLU: ShapeInferring, ShapePreserving {}
+extension LeakyReLU: ShapeInferring, ShapePreserving {}
+extension GELU: ShapeInferring, ShapePreserving {}
+extension SiLU: ShapeInferring, ShapePreserving {}
+extension Tanh: ShapeInferring, ShapePreserving {}
+extension Sigmoid: ShapeInferring, ShapePreserving {}
+
+extension Softmax: ShapeInferring, ShapePreserving {
+    func checkInput(_ rule: ShapeRule) throws(ShapeError) { try checkSoftmaxDim(dim, rule) }
+}
+
+extension LogSoftmax: ShapeInferring, ShapePreserving {
+    func checkInput(_ rule: ShapeRule) throws(ShapeError) { try checkSoftmaxDim(dim, rule) }
+}
+
+/// `dim` must name a dimension of the input (0 or −1 for a 0-d one), as `Tensor.softmax(dim:)` requires.
+private func checkSoftmaxDim(_ dim: Int, _ rule: ShapeRule) throws(ShapeError) {
+    let rank = rule.input.count
+    let d = dim < 0 ? dim + rank : dim
+    guard d >= 0 && d < max(rank, 1) else { throw rule.error(.rank, "dim", "dim \(dim) is out of range for rank \(rank)") }
+}

@@ -9,7 +9,10 @@
 /// - `in_proj_weight`: `[3E, E]`, the rows of `W_q`, `W_k`, `W_v` stacked; Xavier uniform over the whole matrix.
 /// - `in_proj_bias`: `[3E]`, zeros.
 /// - `out_proj`: a `Linear(E, E)` with its default weight initialisation and a zero bias.
-public final class MultiheadAttention: Module, ModeDependent {
+///
+/// As a `Layer` (in a `Sequential`), `attention(x)` is self-attention, `query = key = value = x`, without masks,
+/// returning the output and not the weights; see `Layer`.
+public final class MultiheadAttention: Layer, ModeDependent {
     public let embedDim: Int
     public let numHeads: Int
     /// The probability of dropping an attention weight in training.
@@ -119,6 +122,12 @@ public final class MultiheadAttention: Module, ModeDependent {
         return (unbatched ? output.squeezed(0) : output, weights)
     }
 
+    /// Self-attention without masks, `query = key = value = input` (`[L, B, E]`, `[B, L, E]` when `batchFirst`,
+    /// or `[L, E]`): the output of the full call, shaped like `input`.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        self(query: input, key: input, value: input).output
+    }
+
     /// PyTorch-convention masks (bool true = forbidden, or float additive) merged into one SDPA mask:
     /// a bool keep mask when all are bool, else one additive float mask.
     private func combinedKeepMask(_ masks: [Tensor], dtype: DType) -> Tensor? {
@@ -129,6 +138,36 @@ public final class MultiheadAttention: Module, ModeDependent {
         return masks.dropFirst().reduce(Tensor.additiveAttentionMask(first, dtype: dtype)) {
             $0 + Tensor.additiveAttentionMask($1, dtype: dtype)
         }
+    }
+}
+
+extension MultiheadAttention: ShapeInferring {
+    /// Self-attention over `[L, B, E]` (`[B, L, E]` when `batchFirst`, or `[L, E]`) keeps the shape; FLOPs as
+    /// `flops(queries:keys:sequences:)` with `S = L`.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        let (length, sequences) = try attentionLayout(rule)
+        return (input, try attentionFLOPs(rule, queries: length, keys: length, sequences: sequences))
+    }
+
+    /// The sequence length and count of an attention input `[L, B, E]` (`[B, L, E]` when `batchFirst`) or
+    /// `[L, E]`, after checking that `E = embedDim`.
+    func attentionLayout(_ rule: ShapeRule) throws(ShapeError) -> (length: Int, sequences: Int) {
+        try rule.rank([2, 3], batchFirst ? "[B, L, embed_dim] or [L, embed_dim]" : "[L, B, embed_dim] or [L, embed_dim]")
+        try rule.dimension(-1, is: embedDim, argument: "embed_dim")
+        let x = rule.input
+        if x.count == 2 { return (x[0], 1) }
+        return batchFirst ? (x[1], x[0]) : (x[0], x[1])
+    }
+
+    /// FLOPs of attending from `queries` (`L`) to `keys` (`S`) positions in each of `sequences`: the query
+    /// projection `2·L·E·E`, the key and value projections `2·2·S·E·E`, `Q·Kᵀ` and `P·V` `2·2·L·S·E`, and the
+    /// output projection `2·L·E·E`.
+    func attentionFLOPs(_ rule: ShapeRule, queries l: Int, keys s: Int, sequences: Int) throws(ShapeError) -> Int {
+        let e = embedDim
+        let perSequence = try rule.sum(rule.product(2, l, e, e), rule.product(4, s, e, e), rule.product(4, l, s, e),
+                                       rule.product(2, l, e, e))
+        return try rule.product(sequences, perSequence)
     }
 }
 

@@ -136,3 +136,70 @@ public final class ConvTranspose2d: Layer {
                                outputPadding: outputPadding, dilation: dilation, groups: groups)
     }
 }
+
+/// The settings every convolution rule checks before the windows: stride and dilation at least 1, padding
+/// at least 0, per spatial dim.
+private func checkConvolutionSettings(_ rule: ShapeRule, stride: [Int], padding: [Int], dilation: [Int]) throws(ShapeError) {
+    try rule.setting(stride.allSatisfy { $0 >= 1 }, "stride", "stride \(stride) must be at least 1")
+    try rule.setting(padding.allSatisfy { $0 >= 0 }, "padding", "padding \(padding) must not be negative")
+    try rule.setting(dilation.allSatisfy { $0 >= 1 }, "dilation", "dilation \(dilation) must be at least 1")
+}
+
+extension Conv1d: ShapeInferring {
+    /// `[N, C_in, L]` (or `[C_in, L]`) → `[N, C_out, Lo]`, and `2·N·Lo·C_out·(C_in/groups)·k` FLOPs.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        let w = weight.shape                                  // [C_out, C_in/groups, k]
+        try rule.rank([2, 3], "[N, C_in, L] or [C_in, L]")
+        try checkConvolutionSettings(rule, stride: [stride], padding: [padding], dilation: [dilation])
+        try rule.dimension(-2, is: w[1] * groups, argument: "in_channels")
+        let lo = try rule.window(input[input.count - 1], kernel: w[2], stride: stride, padding: padding, dilation: dilation, axis: "length")
+        let batch = input.count == 3 ? input[0] : 1
+        let output = try rule.output(input.dropLast(2) + [w[0], lo])
+        return (output, try rule.product(2, batch, lo, w[0], w[1], w[2]))
+    }
+}
+
+extension Conv2d: ShapeInferring {
+    /// `[N, C_in, H, W]` (or `[C_in, H, W]`) → `[N, C_out, Ho, Wo]`, and `2·N·Ho·Wo·C_out·(C_in/groups)·kh·kw`
+    /// FLOPs.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        let w = weight.shape                                  // [C_out, C_in/groups, kh, kw]
+        try rule.rank([3, 4], "[N, C_in, H, W] or [C_in, H, W]")
+        try checkConvolutionSettings(rule, stride: [stride.0, stride.1], padding: [padding.0, padding.1],
+                                     dilation: [dilation.0, dilation.1])
+        try rule.dimension(-3, is: w[1] * groups, argument: "in_channels")
+        let (h, wi) = (input[input.count - 2], input[input.count - 1])
+        let ho = try rule.window(h, kernel: w[2], stride: stride.0, padding: padding.0, dilation: dilation.0, axis: "height")
+        let wo = try rule.window(wi, kernel: w[3], stride: stride.1, padding: padding.1, dilation: dilation.1, axis: "width")
+        let batch = input.count == 4 ? input[0] : 1
+        let output = try rule.output(input.dropLast(3) + [w[0], ho, wo])
+        return (output, try rule.product(2, batch, ho, wo, w[0], w[1], w[2], w[3]))
+    }
+}
+
+extension ConvTranspose2d: ShapeInferring {
+    /// `[N, C_in, H, W]` (or `[C_in, H, W]`) → `[N, C_out, Ho, Wo]`, and `2·N·H·W·C_in·(C_out/groups)·kh·kw`
+    /// FLOPs: every input pixel scatters one kernel per output channel of its group.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        let w = weight.shape                                  // [C_in, C_out/groups, kh, kw]
+        try rule.rank([3, 4], "[N, C_in, H, W] or [C_in, H, W]")
+        try checkConvolutionSettings(rule, stride: [stride.0, stride.1], padding: [padding.0, padding.1],
+                                     dilation: [dilation.0, dilation.1])
+        try rule.setting(outputPadding.0 >= 0 && outputPadding.1 >= 0
+                         && (outputPadding.0 < stride.0 || outputPadding.0 < dilation.0)
+                         && (outputPadding.1 < stride.1 || outputPadding.1 < dilation.1),
+                         "output_padding", "output padding \(outputPadding) must be smaller than either stride \(stride) or dilation \(dilation)")
+        try rule.dimension(-3, is: w[0], argument: "in_channels")
+        let (h, wi) = (input[input.count - 2], input[input.count - 1])
+        let ho = try rule.transposedWindow(h, kernel: w[2], stride: stride.0, padding: padding.0, outputPadding: outputPadding.0,
+                                           dilation: dilation.0, axis: "height")
+        let wo = try rule.transposedWindow(wi, kernel: w[3], stride: stride.1, padding: padding.1, outputPadding: outputPadding.1,
+                                           dilation: dilation.1, axis: "width")
+        let batch = input.count == 4 ? input[0] : 1
+        let output = try rule.output(input.dropLast(3) + [try rule.product(w[1], groups), ho, wo])
+        return (output, try rule.product(2, batch, h, wi, w[0], w[1], w[2], w[3]))
+    }
+}

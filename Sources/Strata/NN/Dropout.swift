@@ -18,3 +18,5 @@ public final class Dropout: Layer, ModeDependent {
     /// Any shape → the same shape.
     public func callAsFunction(_ input: Tensor) -> Tensor { input.dropout(p: p, training: isTraining) }
 }
+
+extension Dropout: ShapeInferring, ShapePreserving {}

@@ -30,3 +30,11 @@ public final class Embedding: Layer {
         Tensor.embedding(input, weight: weight, paddingIdx: paddingIdx)
     }
 }
+
+extension Embedding: ShapeInferring {
+    /// `[…] → […, D]`; a lookup counts no FLOPs.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        return (try rule.output(input + [embeddingDim]), 0)
+    }
+}

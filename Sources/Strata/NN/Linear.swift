@@ -35,3 +35,33 @@ public final class Flatten: Layer {
 
     public func callAsFunction(_ input: Tensor) -> Tensor { input.flattened(from: startDim, to: endDim) }
 }
+
+extension Linear: ShapeInferring {
+    /// `[…, in] → […, out]`, and `2·rows·in·out` FLOPs with `rows` the product of the leading dims.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        try rule.rank(atLeast: 1, "[…, in_features]")
+        try rule.dimension(-1, is: inFeatures, argument: "in_features")
+        let output = try rule.output(input.dropLast() + [outFeatures])
+        return (output, try rule.product(2, rule.product(input.dropLast()), inFeatures, outFeatures))
+    }
+}
+
+extension Flatten: ShapeInferring {
+    /// Dims `startDim...endDim` merged into one (a 0-d input becomes `[1]`); no arithmetic.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        guard !input.isEmpty else { return ([1], 0) }
+        func dim(_ d: Int, _ argument: String) throws(ShapeError) -> Int {
+            let normalised = d < 0 ? d + input.count : d
+            guard (0..<input.count).contains(normalised) else {
+                throw rule.error(.rank, argument, "\(argument) \(d) is out of range for rank \(input.count)")
+            }
+            return normalised
+        }
+        let (s, e) = (try dim(startDim, "start_dim"), try dim(endDim, "end_dim"))
+        guard s <= e else { throw rule.error(.rank, "start_dim", "start_dim \(startDim) comes after end_dim \(endDim) for rank \(input.count)") }
+        return (Array(input[..<s]) + [try rule.product(input[s...e])] + Array(input[(e + 1)...]), 0)
+    }
+}

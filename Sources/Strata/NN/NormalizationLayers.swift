@@ -160,3 +160,28 @@ public final class BatchNorm2d: BatchNorm {
                    dtype: dtype, name: "BatchNorm2d", ranks: [4])
     }
 }
+
+extension LayerNorm: ShapeInferring, ShapePreserving {
+    /// The trailing dims must equal `normalizedShape`.
+    func checkInput(_ rule: ShapeRule) throws(ShapeError) {
+        guard rule.input.count >= normalizedShape.count, Array(rule.input.suffix(normalizedShape.count)) == normalizedShape else {
+            throw rule.error(.size, "normalized_shape", "the trailing dims must equal normalized_shape \(normalizedShape)")
+        }
+    }
+}
+
+extension GroupNorm: ShapeInferring, ShapePreserving {
+    /// `[N, C, *]` with `C = numChannels`.
+    func checkInput(_ rule: ShapeRule) throws(ShapeError) {
+        try rule.rank(atLeast: 2, "[N, C, *]")
+        try rule.dimension(1, is: numChannels, argument: "num_channels")
+    }
+}
+
+extension BatchNorm: ShapeInferring, ShapePreserving {
+    /// `[N, C]` or `[N, C, L]` (`BatchNorm1d`), `[N, C, H, W]` (`BatchNorm2d`), with `C = numFeatures`.
+    func checkInput(_ rule: ShapeRule) throws(ShapeError) {
+        try rule.rank(ranks, ranks == [4] ? "[N, C, H, W]" : "[N, C] or [N, C, L]")
+        try rule.dimension(1, is: numFeatures, argument: "num_features")
+    }
+}

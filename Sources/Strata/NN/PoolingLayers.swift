@@ -58,3 +58,43 @@ public final class AdaptiveAvgPool2d: Layer {
         input.adaptiveAvgPool2d(outputSize: outputSize)
     }
 }
+
+/// `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]` for a `kernel` window moved by `stride` over the input
+/// padded by `padding` (at most half the kernel, as PyTorch requires); pooling counts no FLOPs.
+private func windowedPoolingShape(_ rule: ShapeRule, kernel: (Int, Int), stride: (Int, Int),
+                                  padding: (Int, Int)) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+    try rule.rank([3, 4], "[N, C, H, W] or [C, H, W]")
+    try rule.setting(kernel.0 >= 1 && kernel.1 >= 1, "kernel_size", "kernel \(kernel) must be at least 1")
+    try rule.setting(stride.0 >= 1 && stride.1 >= 1, "stride", "stride \(stride) must be at least 1")
+    try rule.setting(padding.0 >= 0 && padding.1 >= 0 && padding.0 <= kernel.0 / 2 && padding.1 <= kernel.1 / 2,
+                     "padding", "padding \(padding) must be non-negative and at most half the kernel \(kernel)")
+    let x = rule.input
+    let ho = try rule.window(x[x.count - 2], kernel: kernel.0, stride: stride.0, padding: padding.0, axis: "height")
+    let wo = try rule.window(x[x.count - 1], kernel: kernel.1, stride: stride.1, padding: padding.1, axis: "width")
+    return (try rule.output(x.dropLast(2) + [ho, wo]), 0)
+}
+
+extension MaxPool2d: ShapeInferring {
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        try windowedPoolingShape(ShapeRule(self, input), kernel: kernel, stride: stride, padding: padding)
+    }
+}
+
+extension AvgPool2d: ShapeInferring {
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        try windowedPoolingShape(ShapeRule(self, input), kernel: kernel, stride: stride, padding: padding)
+    }
+}
+
+extension AdaptiveAvgPool2d: ShapeInferring {
+    /// `[N, C, H, W]` (or `[C, H, W]`, `H` and `W` at least 1) → `[N, C, Ho, Wo]`; no FLOPs counted.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        try rule.rank([3, 4], "[N, C, H, W] or [C, H, W]")
+        try rule.setting(outputSize.0 >= 1 && outputSize.1 >= 1, "output_size", "output size \(outputSize) must be at least 1")
+        guard input[input.count - 2] >= 1 && input[input.count - 1] >= 1 else {
+            throw rule.error(.size, nil, "the spatial size must be at least 1×1")
+        }
+        return (try rule.output(input.dropLast(2) + [outputSize.0, outputSize.1]), 0)
+    }
+}

@@ -60,3 +60,21 @@ public final class SinusoidalPositionalEncoding: Layer {
         return input + pe.slice(0, 0..<input.shape[input.rank - 2])         // [B, T, D] + [T, D]
     }
 }
+
+/// `[B, T, D]` (or `[T, D]`) with `D = dim` and `T ≤ maxLength` keeps its shape; an addition counts no FLOPs.
+private func checkPositions(_ rule: ShapeRule, maxLength: Int, dim: Int) throws(ShapeError) {
+    try rule.rank(atLeast: 2, "[B, T, \(dim)] or [T, \(dim)]")
+    try rule.dimension(-1, is: dim, argument: "dim")
+    let length = rule.input[rule.input.count - 2]
+    guard length <= maxLength else {
+        throw rule.error(.size, "max_length", "the sequence length \(length) is longer than max_length \(maxLength)")
+    }
+}
+
+extension LearnedPositionalEmbedding: ShapeInferring, ShapePreserving {
+    func checkInput(_ rule: ShapeRule) throws(ShapeError) { try checkPositions(rule, maxLength: maxLength, dim: dim) }
+}
+
+extension SinusoidalPositionalEncoding: ShapeInferring, ShapePreserving {
+    func checkInput(_ rule: ShapeRule) throws(ShapeError) { try checkPositions(rule, maxLength: maxLength, dim: dim) }
+}

@@ -4,7 +4,10 @@
 /// Each layer and direction is one fused op (`Tensor.recurrentLayer`). A layer's parameters are
 /// `weight_ih_l{k}` `[gates·H, I or D·H]`, `weight_hh_l{k}` `[gates·H, H]`, `bias_ih_l{k}` and `bias_hh_l{k}`
 /// `[gates·H]`, with the suffix `_reverse` for the backward direction. All are initialised U(−1/√H, 1/√H).
-public class RecurrentLayer: Module, ModeDependent {
+///
+/// As a `Layer` (in a `Sequential`), the layer gives the output sequence of a run from zero states, the first
+/// of the full call's outputs; see `Layer`.
+public class RecurrentLayer: Layer, ModeDependent {
     public let cell: RecurrentCell
     public let inputSize: Int, hiddenSize: Int, numLayers: Int
     public let bidirectional: Bool, batchFirst: Bool
@@ -40,6 +43,15 @@ public class RecurrentLayer: Module, ModeDependent {
 
     public var entries: [(name: String, entry: ModuleEntry)] {
         namedWeights.map { ($0.name, .parameter($0.tensor)) }
+    }
+
+    /// The output sequence (`[T, B, D·H]`, or `[B, T, D·H]` when `batchFirst`) of a run over `input` from zero
+    /// initial states: the first output of the subclass's full call, which also returns the final states.
+    /// A direct call `lstm(x)` picks the full call, as in PyTorch; this one serves `Layer` (a `Sequential`)
+    /// and a call whose result is asked to be a `Tensor`.
+    @_disfavoredOverload
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        run(input, h0: nil, c0: nil).output
     }
 
     private func weight(_ name: String) -> Tensor? {
@@ -131,5 +143,24 @@ public final class GRU: RecurrentLayer {
     public func callAsFunction(_ input: Tensor, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
         let r = run(input, h0: h0, c0: nil)
         return (r.output, r.hN)
+    }
+}
+
+extension RecurrentLayer: ShapeInferring {
+    /// `[T, B, I]` (`[B, T, I]` when `batchFirst`) → `[T, B, D·H]` (`[B, T, D·H]`), and per step, layer and
+    /// direction `2·gates·H·(I_layer + H)` FLOPs (an LSTM's `8H(I + H)`), times `B·T`.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        try rule.rank([3], batchFirst ? "[B, T, input_size]" : "[T, B, input_size]")
+        try rule.dimension(2, is: inputSize, argument: "input_size")
+        let (batch, steps) = batchFirst ? (input[0], input[1]) : (input[1], input[0])
+        let directions = bidirectional ? 2 : 1
+        var multiplyAdds = 0                                   // per step and sequence, all layers
+        for layer in 0..<numLayers {
+            let layerInput = layer == 0 ? inputSize : directions * hiddenSize
+            multiplyAdds += directions * cell.gateCount * hiddenSize * (layerInput + hiddenSize)   // sizes of built weights
+        }
+        let output = try rule.output([input[0], input[1], directions * hiddenSize])
+        return (output, try rule.product(2, batch, steps, multiplyAdds))
     }
 }

@@ -32,3 +32,21 @@ public enum LayerBuilder {
     public static func buildEither(second: [any Layer]) -> [any Layer] { second }
     public static func buildArray(_ parts: [[any Layer]]) -> [any Layer] { parts.flatMap { $0 } }
 }
+
+extension Sequential: ShapeInferring {
+    /// Each layer's rule given the previous one's output shape; the FLOPs summed. A failing layer is named
+    /// by its index, and a layer without a rule throws `ShapeError.Kind.unsupported`.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        var (shape, total) = (input, 0)
+        for (index, layer) in layers.enumerated() {
+            guard let inferring = layer as? any ShapeInferring else {
+                throw ShapeError(layer: String(describing: type(of: layer)), path: "\(index)", input: shape, kind: .unsupported,
+                                 reason: "the layer has no shape rule (it does not conform to ShapeInferring)")
+            }
+            let (next, flops) = try childShape(inferring, "\(index)", shape)
+            (shape, total) = (next, try rule.sum(total, flops))
+        }
+        return (shape, total)
+    }
+}

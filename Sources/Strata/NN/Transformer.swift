@@ -23,7 +23,8 @@ public enum TransformerActivation: Sendable {
 /// `x = x + sa(norm1(x))`, `x = x + ff(norm2(x))`, where `sa(x) = dropout1(self_attn(x, x, x))` and
 /// `ff(x) = dropout2(linear2(dropout(activation(linear1(x)))))`.
 /// State dict: `self_attn.*`, `linear1.*` `[F, E]`, `linear2.*` `[E, F]`, `norm1.*`, `norm2.*` `[E]`.
-public final class TransformerEncoderLayer: Module {
+/// As a `Layer`, `layer(x)` is the full call without masks.
+public final class TransformerEncoderLayer: Layer {
     public let selfAttn: MultiheadAttention
     public let linear1: Linear
     public let dropout: Dropout
@@ -89,6 +90,9 @@ public final class TransformerEncoderLayer: Module {
         return x
     }
 
+    /// `[T, B, E] → [T, B, E]` (`[B, T, E]` when `batchFirst`) without masks.
+    public func callAsFunction(_ src: Tensor) -> Tensor { self(src, srcMask: nil) }
+
     /// PyTorch's `_sa_block`.
     private func selfAttentionBlock(_ x: Tensor, _ mask: Tensor?, _ padding: Tensor?, _ isCausal: Bool) -> Tensor {
         dropout1(selfAttn(query: x, key: x, value: x, keyPaddingMask: padding, attnMask: mask, isCausal: isCausal).output)
@@ -106,7 +110,8 @@ public final class TransformerEncoderLayer: Module {
 /// Post-norm: `x = norm1(x + sa(x))`, `x = norm2(x + mha(x, mem))`, `x = norm3(x + ff(x))`. Pre-norm:
 /// `x = x + sa(norm1(x))`, `x = x + mha(norm2(x), mem)`, `x = x + ff(norm3(x))`.
 /// State dict: `self_attn.*`, `multihead_attn.*`, `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`, `norm3.*`.
-public final class TransformerDecoderLayer: Module {
+/// As a `Layer`, `layer(x)` decodes `x` with `memory = x` and no masks; see `Layer`.
+public final class TransformerDecoderLayer: Layer {
     public let selfAttn: MultiheadAttention
     public let multiheadAttn: MultiheadAttention
     public let linear1: Linear
@@ -176,6 +181,10 @@ public final class TransformerDecoderLayer: Module {
         return x
     }
 
+    /// `tgt [T, B, E] → [T, B, E]` (batch first when `batchFirst`), attending over `tgt` itself as the memory,
+    /// without masks.
+    public func callAsFunction(_ tgt: Tensor) -> Tensor { self(tgt, memory: tgt) }
+
     /// PyTorch's `_sa_block`.
     private func selfAttentionBlock(_ x: Tensor, _ mask: Tensor?, _ padding: Tensor?, _ isCausal: Bool) -> Tensor {
         dropout1(selfAttn(query: x, key: x, value: x, keyPaddingMask: padding, attnMask: mask, isCausal: isCausal).output)
@@ -195,8 +204,8 @@ public final class TransformerDecoderLayer: Module {
 }
 
 /// A stack of encoder layers with an optional final LayerNorm, as `nn.TransformerEncoder`.
-/// State dict: `layers.0.*`, `layers.1.*`, …, `norm.*`.
-public final class TransformerEncoder: Module {
+/// State dict: `layers.0.*`, `layers.1.*`, …, `norm.*`. As a `Layer`, `encoder(x)` is the full call without masks.
+public final class TransformerEncoder: Layer {
     public let layers: [TransformerEncoderLayer]
     public let norm: LayerNorm?
 
@@ -222,11 +231,14 @@ public final class TransformerEncoder: Module {
         for layer in layers { x = layer(x, srcMask: mask, srcKeyPaddingMask: srcKeyPaddingMask, isCausal: isCausal) }
         return norm.map { $0(x) } ?? x
     }
+
+    /// `[T, B, E] → [T, B, E]` without masks.
+    public func callAsFunction(_ src: Tensor) -> Tensor { self(src, mask: nil) }
 }
 
 /// A stack of decoder layers with an optional final LayerNorm, as `nn.TransformerDecoder`.
-/// State dict: `layers.0.*`, …, `norm.*`.
-public final class TransformerDecoder: Module {
+/// State dict: `layers.0.*`, …, `norm.*`. As a `Layer`, `decoder(x)` decodes `x` with `memory = x` and no masks.
+public final class TransformerDecoder: Layer {
     public let layers: [TransformerDecoderLayer]
     public let norm: LayerNorm?
 
@@ -256,6 +268,9 @@ public final class TransformerDecoder: Module {
         }
         return norm.map { $0(x) } ?? x
     }
+
+    /// `tgt [T, B, E] → [T, B, E]` with `tgt` itself as the memory, without masks.
+    public func callAsFunction(_ tgt: Tensor) -> Tensor { self(tgt, memory: tgt) }
 }
 
 /// A small Vision Transformer classifier (Dosovitskiy et al., 2021, "An Image is Worth 16x16 Words").
@@ -323,7 +338,7 @@ public final class VisionTransformer: Layer {
 /// dropout, causal) → `norm` → `head` → logits `[B, T, vocab]`.
 /// State dict: `tok.weight`, `pos.weight`, `blocks.layers.{i}.*`, `norm.*`, `head.*` and the buffer `mask`
 /// (`[seq, seq]`, `-inf` above the diagonal, PyTorch's `generate_square_subsequent_mask`).
-public final class TinyGPT: Module {
+public final class TinyGPT: Layer {
     public let tok: Embedding
     public let pos: Embedding
     public let blocks: TransformerEncoder
@@ -352,5 +367,98 @@ public final class TinyGPT: Module {
         let t = idx.shape[1]
         let h = tok(idx) + pos(Tensor.arange(0, Double(t)))                          // [B, T, D] + [T, D]
         return head(norm(blocks(h, isCausal: true)))
+    }
+}
+
+// MARK: - Shape rules
+
+extension TransformerEncoderLayer: ShapeInferring {
+    /// `[T, B, E]` (`[B, T, E]` when `batchFirst`, or `[T, E]`) keeps its shape. FLOPs: self-attention
+    /// (`MultiheadAttention`'s count with `S = T`) and the two feed-forward products `2·2·T·E·F`, per sequence.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        let (length, sequences) = try selfAttn.attentionLayout(rule)
+        let attention = try selfAttn.attentionFLOPs(rule, queries: length, keys: length, sequences: sequences)
+        let feedForward = try rule.product(4, sequences, length, selfAttn.embedDim, linear1.weight.shape[0])
+        return (input, try rule.sum(attention, feedForward))
+    }
+}
+
+extension TransformerDecoderLayer: ShapeInferring {
+    /// The `Layer` call (`memory = tgt`): `[T, B, E]` (`[B, T, E]` when `batchFirst`, or `[T, E]`) keeps its
+    /// shape. FLOPs: self-attention and cross-attention over `S = T` memory positions, and the two
+    /// feed-forward products `2·2·T·E·F`, per sequence.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        let (length, sequences) = try selfAttn.attentionLayout(rule)
+        let attention = try selfAttn.attentionFLOPs(rule, queries: length, keys: length, sequences: sequences)
+        let cross = try multiheadAttn.attentionFLOPs(rule, queries: length, keys: length, sequences: sequences)
+        let feedForward = try rule.product(4, sequences, length, selfAttn.embedDim, linear1.weight.shape[0])
+        return (input, try rule.sum(attention, cross, feedForward))
+    }
+}
+
+/// Asks `layer` (the child `name` of a container) about `input`, naming the child in any error.
+func childShape(_ layer: some ShapeInferring, _ name: String, _ input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+    do { return try layer.inferShape(for: input) } catch { throw error.nested(under: name) }
+}
+
+/// Folds `layers` then `norm` over `input` for the stack `owner`, naming a failing child `layers.i` or `norm`.
+private func stackShape(_ owner: AnyObject, _ layers: [any ShapeInferring], norm: LayerNorm?,
+                        input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+    let rule = try ShapeRule(owner, input)
+    var (shape, total) = (input, 0)
+    for (index, layer) in layers.enumerated() {
+        let (next, flops) = try childShape(layer, "layers.\(index)", shape)
+        (shape, total) = (next, try rule.sum(total, flops))
+    }
+    if let norm { shape = try childShape(norm, "norm", shape).outputShape }
+    return (shape, total)
+}
+
+extension TransformerEncoder: ShapeInferring {
+    /// The layers' rules folded, then `norm`'s.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        try stackShape(self, layers, norm: norm, input: input)
+    }
+}
+
+extension TransformerDecoder: ShapeInferring {
+    /// The layers' rules folded (each with `memory = tgt`), then `norm`'s.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        try stackShape(self, layers, norm: norm, input: input)
+    }
+}
+
+extension VisionTransformer: ShapeInferring {
+    /// `[B, C, S, S]` with `C = channels`, `S = imageSize` → `[B, classes]`. FLOPs: the patch embedding over
+    /// `[B, N, C·P·P]`, every encoder layer over `[B, N + 1, D]` and the head over `[B, D]`.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        try rule.rank([4], "[B, \(channels), \(imageSize), \(imageSize)]")
+        try rule.dimension(1, is: channels, argument: "channels")
+        try rule.dimension(2, is: imageSize, argument: "image_size")
+        try rule.dimension(3, is: imageSize, argument: "image_size")
+        let (batch, patches, width) = (input[0], (imageSize / patchSize) * (imageSize / patchSize), patchEmbed.weight.shape[0])
+        let embedding = try childShape(patchEmbed, "patch_embed", [batch, patches, channels * patchSize * patchSize])
+        let encoded = try childShape(encoder, "encoder", [batch, patches + 1, width])
+        let logits = try childShape(head, "head", [batch, width])
+        return (logits.outputShape, try rule.sum(embedding.flops, encoded.flops, logits.flops))
+    }
+}
+
+extension TinyGPT: ShapeInferring {
+    /// `[B, T]` with `T ≤ seq` → `[B, T, vocab]`. FLOPs: the encoder blocks over `[B, T, D]` and the head;
+    /// the embeddings are lookups.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let rule = try ShapeRule(self, input)
+        try rule.rank([2], "[B, T]")
+        guard input[1] <= pos.numEmbeddings else {
+            throw rule.error(.size, "seq", "the sequence length \(input[1]) is longer than seq \(pos.numEmbeddings)")
+        }
+        let hidden = [input[0], input[1], tok.embeddingDim]
+        let encoded = try childShape(blocks, "blocks", hidden)
+        let logits = try childShape(head, "head", encoded.outputShape)
+        return (logits.outputShape, try rule.sum(encoded.flops, logits.flops))
     }
 }

@@ -47,12 +47,6 @@ struct ConvGeometry {
         kernel == (1, 1) && stride == (1, 1) && padding == (0, 0) && outHeight == height && outWidth == width
     }
 
-    /// `floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, as PyTorch computes it.
-    static func outputSize(_ size: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
-        let span = size + 2 * padding - dilation * (kernel - 1) - 1
-        return span < 0 ? 0 : span / stride + 1
-    }
-
     /// The output columns `ow` whose input column `ow·stride + offset` lies inside `0..<size`.
     @inline(__always)
     private static func validRange(offset: Int, stride: Int, size: Int, count: Int) -> Range<Int> {
@@ -289,10 +283,11 @@ extension Tensor {
         require(weight.shape[1] == c / groups,
                      "conv2d: input \(input.shape) has \(c) channels, so weight \(weight.shape) needs \(c / groups) (= C/groups) in dim 1")
         require(bias == nil || bias!.shape == [o], "conv2d: bias \(bias!.shape) does not match weight \(weight.shape) (needs [\(o)])")
-        let ho = ConvGeometry.outputSize(h, kernel: kh, stride: stride.0, padding: padding.0, dilation: dilation.0)
-        let wo = ConvGeometry.outputSize(w, kernel: kw, stride: stride.1, padding: padding.1, dilation: dilation.1)
-        require(ho > 0 && wo > 0,
-                     "conv2d: input \(input.shape) padded by \(padding) is smaller than weight \(weight.shape)'s kernel dilated by \(dilation)")
+        let size = try? (ShapeArithmetic.windowOutputSize(h, kernel: kh, stride: stride.0, padding: padding.0, dilation: dilation.0),
+                         ShapeArithmetic.windowOutputSize(w, kernel: kw, stride: stride.1, padding: padding.1, dilation: dilation.1))
+        require(size != nil,
+                     "conv2d: input \(input.shape) padded by \(padding) is smaller than weight \(weight.shape)'s kernel dilated by \(dilation), or its size overflows")
+        let (ho, wo) = size!
         let geometry = ConvGeometry(batch: n, channels: c, height: h, width: w, outChannels: o, outHeight: ho, outWidth: wo,
                                     kernel: (kh, kw), stride: stride, padding: padding, dilation: dilation, groups: groups)
 
@@ -391,10 +386,13 @@ extension Tensor {
                      && (outputPadding.0 < stride.0 || outputPadding.0 < dilation.0)
                      && (outputPadding.1 < stride.1 || outputPadding.1 < dilation.1),
                      "convTranspose2d: output padding \(outputPadding) must be smaller than either stride \(stride) or dilation \(dilation)")
-        let ho = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + outputPadding.0 + 1
-        let wo = (w - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + outputPadding.1 + 1
-        require(ho > 0 && wo > 0,
-                     "convTranspose2d: input \(input.shape) with weight \(weight.shape), stride \(stride), padding \(padding) gives an empty output (\(ho)×\(wo))")
+        let size = try? (ShapeArithmetic.transposedWindowOutputSize(h, kernel: kh, stride: stride.0, padding: padding.0,
+                                                                     outputPadding: outputPadding.0, dilation: dilation.0),
+                         ShapeArithmetic.transposedWindowOutputSize(w, kernel: kw, stride: stride.1, padding: padding.1,
+                                                                     outputPadding: outputPadding.1, dilation: dilation.1))
+        require(size != nil,
+                     "convTranspose2d: input \(input.shape) with weight \(weight.shape), stride \(stride), padding \(padding) gives an empty output, or its size overflows")
+        let (ho, wo) = size!
         // The convolution this is the adjoint of: image side = this op's output, output side = its input.
         let geometry = ConvGeometry(batch: n, channels: cout, height: ho, width: wo, outChannels: cin, outHeight: h, outWidth: w,
                                     kernel: (kh, kw), stride: stride, padding: padding, dilation: dilation, groups: groups)

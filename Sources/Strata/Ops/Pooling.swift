@@ -32,11 +32,10 @@ extension Tensor {
         require(padding.0 >= 0 && padding.1 >= 0 && padding.0 <= kernel.0 / 2 && padding.1 <= kernel.1 / 2,
                      "\(op): padding \(padding) must be non-negative and at most half the kernel \(kernel) (input \(shape))")
         let (h, w) = (shape[rank - 2], shape[rank - 1])
-        let ho = (h + 2 * padding.0 - kernel.0) / stride.0 + 1
-        let wo = (w + 2 * padding.1 - kernel.1) / stride.1 + 1
-        require(h + 2 * padding.0 >= kernel.0 && w + 2 * padding.1 >= kernel.1,
-                     "\(op): input \(shape) padded by \(padding) is smaller than the kernel \(kernel)")
-        return (ho, wo)
+        let size = try? (ShapeArithmetic.windowOutputSize(h, kernel: kernel.0, stride: stride.0, padding: padding.0),
+                         ShapeArithmetic.windowOutputSize(w, kernel: kernel.1, stride: stride.1, padding: padding.1))
+        require(size != nil, "\(op): input \(shape) padded by \(padding) is smaller than the kernel \(kernel), or its size overflows")
+        return size!
     }
 
     // MARK: Max pooling

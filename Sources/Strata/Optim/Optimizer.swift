@@ -9,27 +9,55 @@ public struct ParameterGroup {
     }
 }
 
-/// The buffers an optimizer keeps for one parameter (`momentum_buffer`, `exp_avg`, …) and its step count.
-final class ParameterState {
-    var buffers: [String: Tensor] = [:]
-    var step = 0
+/// The state an optimizer keeps for one parameter: named buffers shaped like it (`momentum_buffer`,
+/// `exp_avg`, …) and the number of steps taken. `Optimizer.stateDict()` saves all of it.
+public final class ParameterState {
+    /// The buffers made so far, by name.
+    public fileprivate(set) var buffers: [String: Tensor] = [:]
+    /// Steps taken for this parameter, the one being applied included: 1 during the first `update`.
+    public fileprivate(set) var step = 0
 
-    /// The buffer `name`, created as zeros shaped like `parameter` on first use.
-    func buffer(_ name: String, like parameter: Tensor) -> Tensor {
+    init() {}
+
+    /// The buffer `name`, made on first use as a tensor shaped like `parameter` (same dtype) filled with
+    /// `initialValue`. Check `buffers[name] == nil` first to tell a first step apart.
+    public func buffer(_ name: String, like parameter: Tensor, initialValue: Double = 0) -> Tensor {
         if let b = buffers[name] { return b }
-        let b = Tensor.zeros(like: parameter)
+        let b = Tensor.full(parameter.shape, initialValue, dtype: parameter.dtype)
         buffers[name] = b
         return b
     }
 }
 
-/// Updates parameters from their gradients. A step is a flat loop over raw buffers and is never
-/// recorded on the tape. Parameters without a gradient are skipped.
-public class Optimizer {
+/// Updates parameters from their gradients, as PyTorch's `torch.optim.Optimizer`.
+///
+/// `step()` visits every parameter of every group that has a gradient and calls `update` on it; parameters
+/// without a gradient are skipped. The built-in optimizers' updates are flat loops over the raw buffers,
+/// never recorded on the tape.
+///
+/// To write an optimizer, subclass this and override `update(_:gradient:state:group:)`; the initialiser
+/// takes the parameter groups. The update runs with recording off (`withNoGrad`), so it may use tensor ops
+/// and write the result with `copy(from:)`:
+///
+/// ```swift
+/// /// Heavy-ball momentum: m ← 0.9·m + ∇, θ ← θ − η·m.
+/// final class HeavyBall: Optimizer {
+///     init(_ parameters: [Tensor], learningRate: Double) {
+///         super.init(groups: [ParameterGroup(parameters, learningRate: learningRate)])
+///     }
+///     override func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
+///         let m = state.buffer("momentum", like: parameter)        // saved by stateDict() as state.<i>.momentum
+///         m.copy(from: m * 0.9 + gradient)
+///         parameter.copy(from: parameter - m * group.learningRate)
+///     }
+/// }
+/// ```
+open class Optimizer {
     public var groups: [ParameterGroup]
     private var states: [ObjectIdentifier: ParameterState] = [:]
 
-    init(groups: [ParameterGroup]) {
+    /// An optimizer over `groups`, each with its own learning rate and weight decay.
+    public init(groups: [ParameterGroup]) {
         for group in groups {
             for p in group.parameters {
                 require(p.isContiguous && p.dtype.isFloatingPoint,
@@ -45,22 +73,19 @@ public class Optimizer {
         set { for i in groups.indices { groups[i].learningRate = newValue } }
     }
 
-    /// Applies one update to every parameter that has a gradient.
+    /// Applies one update to every parameter that has a gradient: its state's step count goes up by one,
+    /// then `update` runs with recording off.
     public func step() {
-        for group in groups {
-            for parameter in group.parameters {
-                guard let grad = parameter.grad else { continue }
-                require(grad.shape == parameter.shape,
-                             "optimizer: gradient \(grad.shape) does not match parameter \(parameter.shape)")
-                let state = states[ObjectIdentifier(parameter), default: ParameterState()]
-                states[ObjectIdentifier(parameter)] = state
-                state.step += 1
-                let g = grad.contiguousData()
-                defer { withExtendedLifetime(g) {} }   // a fresh copy when grad is strided, read only through its pointer
-                switch parameter.dtype {
-                case .float32: update(Float.self, parameter: parameter.pointer(), grad: g.pointer(), count: parameter.count, group: group, state: state, like: parameter)
-                case .float64: update(Double.self, parameter: parameter.pointer(), grad: g.pointer(), count: parameter.count, group: group, state: state, like: parameter)
-                default: unsupported("optimizer step", parameter.dtype)
+        withNoGrad {
+            for group in groups {
+                for parameter in group.parameters {
+                    guard let grad = parameter.grad else { continue }
+                    require(grad.shape == parameter.shape && grad.dtype == parameter.dtype,
+                            "optimizer: gradient \(grad.shape) (\(grad.dtype)) does not match parameter \(parameter.shape) (\(parameter.dtype))")
+                    let state = states[ObjectIdentifier(parameter), default: ParameterState()]
+                    states[ObjectIdentifier(parameter)] = state
+                    state.step += 1
+                    update(parameter, gradient: grad.contiguousData(), state: state, group: group)
                 }
             }
         }
@@ -71,12 +96,18 @@ public class Optimizer {
         for group in groups { for p in group.parameters { p.zeroGrad() } }
     }
 
-    /// One parameter's update; each optimizer overrides it. A generic method called through the class is not
-    /// specialised by the optimiser, so every override carries `@_specialize` for `Float` and `Double`:
-    /// without it the update loop runs as unspecialised generic code, several times slower.
-    func update<T: FloatElement>(_: T.Type, parameter p: UnsafeMutablePointer<T>, grad g: UnsafeMutablePointer<T>,
-                                 count: Int, group: ParameterGroup, state: ParameterState, like parameter: Tensor) {
-        fatalError("\(Self.self) must override update")
+    /// Updates one parameter in place; every optimizer overrides it.
+    ///
+    /// - Parameters:
+    ///   - parameter: a contiguous floating-point tensor of `group`, to be written in place.
+    ///   - gradient: its gradient, contiguous, with its shape and dtype. It may share storage with other
+    ///     tensors, so read it but never write it.
+    ///   - state: this parameter's buffers and step count (already counting this step), kept between steps
+    ///     and saved by `stateDict()`.
+    ///   - group: the parameter's group, with the learning rate and weight decay to use now (a schedule may
+    ///     have changed them since the last step).
+    open func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
+        fatalError("\(Self.self) must override update(_:gradient:state:group:)")
     }
 
     /// The per-parameter state, as flat tensors named `state.<index>.<buffer>` and `state.<index>.step`,
@@ -94,7 +125,8 @@ public class Optimizer {
         return dict
     }
 
-    /// Restores what `stateDict()` saved, for an optimizer over parameters of the same shapes.
+    /// Restores what `stateDict()` saved, for an optimizer over parameters of the same shapes (every buffer
+    /// is shaped like its parameter).
     /// - Throws: `OptimizerStateError` naming the first entry that does not fit; nothing is changed then.
     public func loadStateDict(_ dict: [String: Tensor]) throws {
         let parameters = groups.flatMap(\.parameters)

@@ -1,17 +1,21 @@
 /// Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay,
-/// with `torch.optim.SGD`'s update rule:
+/// with `torch.optim.SGD`'s update rule and defaults:
 ///
 ///     g ← ∇ + λ·θ
 ///     b ← g on the first step, else μ·b + (1 − τ)·g
 ///     g ← g + μ·b if Nesterov, else b
 ///     θ ← θ − η·g
 public final class SGD: Optimizer {
+    /// `torch.optim.SGD`'s default learning rate (PyTorch 2.x; before 2.2 it had none).
+    public static let defaultLearningRate = 1e-3
+    public static let defaultWeightDecay = 0.0
+
     public var momentum: Double
     public var dampening: Double
     public var nesterov: Bool
 
-    public convenience init(_ parameters: [Tensor], learningRate: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
-                            weightDecay: Double = 0, nesterov: Bool = false) {
+    public convenience init(_ parameters: [Tensor], learningRate: Double = SGD.defaultLearningRate, momentum: Double = 0,
+                            dampening: Double = 0, weightDecay: Double = SGD.defaultWeightDecay, nesterov: Bool = false) {
         self.init(groups: [ParameterGroup(parameters, learningRate: learningRate, weightDecay: weightDecay)],
                   momentum: momentum, dampening: dampening, nesterov: nesterov)
     }
@@ -22,18 +26,26 @@ public final class SGD: Optimizer {
         super.init(groups: groups)
     }
 
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    override func update<T: FloatElement>(_: T.Type, parameter p: UnsafeMutablePointer<T>, grad g: UnsafeMutablePointer<T>,
-                                          count: Int, group: ParameterGroup, state: ParameterState, like parameter: Tensor) {
+    override public func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
+        let first = state.buffers["momentum_buffer"] == nil
+        let buffer = momentum != 0 ? state.buffer("momentum_buffer", like: parameter) : nil
+        switch parameter.dtype {
+        case .float32: run(Float.self, parameter, gradient, buffer, first: first, group: group)
+        case .float64: run(Double.self, parameter, gradient, buffer, first: first, group: group)
+        default: unsupported("SGD step", parameter.dtype)
+        }
+    }
+
+    private func run<T: FloatElement>(_: T.Type, _ parameter: Tensor, _ gradient: Tensor, _ buffer: Tensor?, first: Bool,
+                                      group: ParameterGroup) {
+        let (p, g, count) = (parameter.pointer(T.self), gradient.pointer(T.self), parameter.count)
         let lr = T(group.learningRate), wd = T(group.weightDecay)
-        guard momentum != 0 else {
+        guard let buffer else {
             for i in 0..<count { p[i] -= lr * (g[i] + wd * p[i]) }
             return
         }
         let mu = T(momentum), keep = T(1 - dampening)
-        let first = state.buffers["momentum_buffer"] == nil
-        let b = state.buffer("momentum_buffer", like: parameter).pointer(T.self)
+        let b = buffer.pointer(T.self)
         // One loop per case, so that each is a branch-free loop the compiler vectorises.
         switch (first, nesterov) {
         case (true, false):

@@ -3,20 +3,36 @@ import Foundation
 /// A learning-rate schedule: call `step()` once per epoch (or per batch for one-cycle and warm-up), as
 /// PyTorch's `lr_scheduler` classes; it writes the new rate into every parameter group of the optimizer.
 ///
-/// Every schedule scales each group's initial learning rate by a factor of the number of steps taken.
-public class LearningRateSchedule {
+/// A schedule is a rule `rate(at:baseRate:)` from the number of steps taken and a group's base rate (its rate
+/// when the schedule was made) to that group's rate now. To write one, subclass this and override it; as in
+/// PyTorch, the rate for step 0 is applied when the schedule is made:
+///
+/// ```swift
+/// /// η_t = η₀ / √(1 + t), the inverse square-root decay.
+/// final class InverseSquareRoot: LearningRateSchedule {
+///     override func rate(at step: Int, baseRate: Double) -> Double { baseRate / (1 + Double(step)).squareRoot() }
+/// }
+/// ```
+open class LearningRateSchedule {
     public let optimizer: Optimizer
-    let baseRates: [Double]
+    /// Each group's learning rate when the schedule was made (PyTorch's `base_lrs`).
+    public let baseRates: [Double]
     /// Steps taken so far (PyTorch's `last_epoch`).
     public private(set) var stepCount = 0
 
-    init(_ optimizer: Optimizer) {
+    /// A schedule over `optimizer`'s groups, taking their current rates as the base rates; sets the rates
+    /// for step 0.
+    public init(_ optimizer: Optimizer) {
         self.optimizer = optimizer
         baseRates = optimizer.groups.map(\.learningRate)
+        apply()
     }
 
-    /// The factor applied to the base rates after `step` steps.
-    func factor(at step: Int) -> Double { 1 }
+    /// The learning rate after `step` steps of a group whose base rate is `baseRate`; every schedule
+    /// overrides it.
+    open func rate(at step: Int, baseRate: Double) -> Double {
+        fatalError("\(Self.self) must override rate(at:baseRate:)")
+    }
 
     /// Advances one step and sets the groups' learning rates.
     public func step() {
@@ -30,9 +46,10 @@ public class LearningRateSchedule {
         apply()
     }
 
-    func apply() {
-        let f = factor(at: stepCount)
-        for i in optimizer.groups.indices { optimizer.groups[i].learningRate = baseRates[i] * f }
+    private func apply() {
+        for i in optimizer.groups.indices {
+            optimizer.groups[i].learningRate = rate(at: stepCount, baseRate: baseRates[i])
+        }
     }
 }
 
@@ -44,7 +61,7 @@ public final class StepSchedule: LearningRateSchedule {
         (self.stepSize, self.gamma) = (stepSize, gamma)
         super.init(optimizer)
     }
-    override func factor(at step: Int) -> Double { pow(gamma, Double(step / stepSize)) }
+    override public func rate(at step: Int, baseRate: Double) -> Double { baseRate * pow(gamma, Double(step / stepSize)) }
 }
 
 /// Multiplies the rate by `gamma` at each milestone (`MultiStepLR`).
@@ -54,7 +71,9 @@ public final class MultiStepSchedule: LearningRateSchedule {
         (self.milestones, self.gamma) = (milestones.sorted(), gamma)
         super.init(optimizer)
     }
-    override func factor(at step: Int) -> Double { pow(gamma, Double(milestones.filter { $0 <= step }.count)) }
+    override public func rate(at step: Int, baseRate: Double) -> Double {
+        baseRate * pow(gamma, Double(milestones.filter { $0 <= step }.count))
+    }
 }
 
 /// Multiplies the rate by `gamma` every step (`ExponentialLR`).
@@ -64,7 +83,7 @@ public final class ExponentialSchedule: LearningRateSchedule {
         self.gamma = gamma
         super.init(optimizer)
     }
-    override func factor(at step: Int) -> Double { pow(gamma, Double(step)) }
+    override public func rate(at step: Int, baseRate: Double) -> Double { baseRate * pow(gamma, Double(step)) }
 }
 
 /// Cosine annealing from the base rate to `minimumRate` over `period` steps (`CosineAnnealingLR`, closed form):
@@ -76,31 +95,29 @@ public final class CosineSchedule: LearningRateSchedule {
         (self.period, self.minimumRate) = (period, minimumRate)
         super.init(optimizer)
     }
-    override func apply() {
-        let t = Double(min(stepCount, period)) / Double(period)
-        for i in optimizer.groups.indices {
-            optimizer.groups[i].learningRate = minimumRate + (baseRates[i] - minimumRate) * (1 + cos(Double.pi * t)) / 2
-        }
+    override public func rate(at step: Int, baseRate: Double) -> Double {
+        let t = Double(min(step, period)) / Double(period)
+        return minimumRate + (baseRate - minimumRate) * (1 + cos(Double.pi * t)) / 2
     }
 }
 
-/// Linear warm-up from `startFactor`·base to the base rate over `warmupSteps` steps (`LinearLR`).
+/// Linear warm-up from `startFactor`·base to the base rate over `warmupSteps` steps (`LinearLR` with
+/// `end_factor` 1, and its defaults: 5 steps from a third).
 public final class LinearWarmupSchedule: LearningRateSchedule {
     let warmupSteps: Int, startFactor: Double
-    public init(_ optimizer: Optimizer, warmupSteps: Int, startFactor: Double = 1.0 / 3) {
+    public init(_ optimizer: Optimizer, warmupSteps: Int = 5, startFactor: Double = 1.0 / 3) {
         require(warmupSteps > 0, "LinearWarmupSchedule: warm-up steps must be positive, got \(warmupSteps)")
         (self.warmupSteps, self.startFactor) = (warmupSteps, startFactor)
         super.init(optimizer)
-        apply()
     }
-    override func factor(at step: Int) -> Double {
-        startFactor + (1 - startFactor) * Double(min(step, warmupSteps)) / Double(warmupSteps)
+    override public func rate(at step: Int, baseRate: Double) -> Double {
+        baseRate * (startFactor + (1 - startFactor) * Double(min(step, warmupSteps)) / Double(warmupSteps))
     }
 }
 
 /// The one-cycle policy (`OneCycleLR`, cosine annealing, three-phase off): warm up from `maxRate / divFactor`
-/// to `maxRate` over `pctStart` of `totalSteps`, then anneal to `maxRate / (divFactor · finalDivFactor)`.
-/// Step it once per batch.
+/// to `maxRate` over `pctStart` of `totalSteps`, then anneal to `maxRate / (divFactor · finalDivFactor)`,
+/// for every group whatever its base rate. Step it once per batch.
 public final class OneCycleSchedule: LearningRateSchedule {
     let maxRate: Double, totalSteps: Int, pctStart: Double, divFactor: Double, finalDivFactor: Double
     public init(_ optimizer: Optimizer, maxRate: Double, totalSteps: Int, pctStart: Double = 0.3,
@@ -109,16 +126,14 @@ public final class OneCycleSchedule: LearningRateSchedule {
         (self.maxRate, self.totalSteps, self.pctStart, self.divFactor, self.finalDivFactor) =
             (maxRate, totalSteps, pctStart, divFactor, finalDivFactor)
         super.init(optimizer)
-        apply()
     }
-    override func apply() {
+    override public func rate(at step: Int, baseRate: Double) -> Double {
         let initial = maxRate / divFactor, final = initial / finalDivFactor
         let peak = pctStart * Double(totalSteps) - 1
         let end = Double(totalSteps) - 1
-        let t = Double(min(stepCount, totalSteps - 1))
+        let t = Double(min(step, totalSteps - 1))
         func anneal(_ from: Double, _ to: Double, _ fraction: Double) -> Double { to + (from - to) * (1 + cos(Double.pi * fraction)) / 2 }
-        let rate = t <= peak ? anneal(initial, maxRate, t / peak) : anneal(maxRate, final, (t - peak) / (end - peak))
-        for i in optimizer.groups.indices { optimizer.groups[i].learningRate = rate }
+        return t <= peak ? anneal(initial, maxRate, t / peak) : anneal(maxRate, final, (t - peak) / (end - peak))
     }
 }
 

@@ -86,3 +86,53 @@ private func parameterWithGradient() -> Tensor {
     }
 }
 
+
+/// The defaults of `torch.optim` in PyTorch 2.15 (read with `inspect.signature` on each class's `__init__`):
+/// SGD lr 1e-3 (its default since PyTorch 2.2), momentum 0, dampening 0, weight_decay 0; Adam lr 1e-3,
+/// betas (0.9, 0.999), eps 1e-8, weight_decay 0; AdamW the same with weight_decay 0.01; RMSprop lr 1e-2,
+/// alpha 0.99, eps 1e-8, weight_decay 0, momentum 0; Adagrad lr 1e-2, lr_decay 0, weight_decay 0,
+/// initial_accumulator_value 0, eps 1e-10.
+@Suite struct OptimizerDefaultTests {
+    private let p = [Tensor.zeros([1])]
+
+    @Test func sgd() {
+        let sgd = SGD(p)
+        #expect(sgd.learningRate == 1e-3 && sgd.groups[0].weightDecay == 0)
+        #expect(sgd.momentum == 0 && sgd.dampening == 0 && !sgd.nesterov)
+        #expect(SGD.defaultLearningRate == 1e-3 && SGD.defaultWeightDecay == 0)
+    }
+
+    @Test func adamAndAdamW() {
+        let adam = Adam(p), adamW = AdamW(p)
+        #expect(adam.learningRate == 1e-3 && adam.groups[0].weightDecay == 0)
+        #expect(adam.beta1 == 0.9 && adam.beta2 == 0.999 && adam.epsilon == 1e-8)
+        #expect(adamW.learningRate == 1e-3 && adamW.groups[0].weightDecay == 0.01)
+        #expect(adamW.beta1 == 0.9 && adamW.beta2 == 0.999 && adamW.epsilon == 1e-8)
+        #expect(Adam.defaultWeightDecay == 0 && AdamW.defaultWeightDecay == 0.01)
+        #expect(Adam.defaultLearningRate == 1e-3 && AdamW.defaultLearningRate == 1e-3)
+    }
+
+    @Test func rmspropAndAdagrad() {
+        let rmsprop = RMSprop(p), adagrad = Adagrad(p)
+        #expect(rmsprop.learningRate == 1e-2 && rmsprop.groups[0].weightDecay == 0)
+        #expect(rmsprop.alpha == 0.99 && rmsprop.epsilon == 1e-8 && rmsprop.momentum == 0 && !rmsprop.centered)
+        #expect(adagrad.learningRate == 1e-2 && adagrad.groups[0].weightDecay == 0)
+        #expect(adagrad.learningRateDecay == 0 && adagrad.initialAccumulatorValue == 0 && adagrad.epsilon == 1e-10)
+        #expect(RMSprop.defaultLearningRate == 1e-2 && Adagrad.defaultLearningRate == 1e-2)
+    }
+
+    @Test func groupInitialisersTakeTheSameDefaults() {
+        let groups = [ParameterGroup(p, learningRate: 0.5)]
+        let rmsprop = RMSprop(groups: groups), adagrad = Adagrad(groups: groups)
+        #expect(rmsprop.alpha == 0.99 && rmsprop.epsilon == 1e-8 && adagrad.epsilon == 1e-10 && adagrad.learningRate == 0.5)
+    }
+
+    @Test func adagradStartsItsSumAtTheInitialAccumulatorValue() {
+        let q = Tensor([1.0])
+        q.requiresGrad = true
+        (q * 2.0).sum().backward()
+        Adagrad([q], learningRate: 0.1, initialAccumulatorValue: 5).step()
+        // s = 5 + g² = 9, θ − 0.1·g/(√s + ε) = 1 − 0.1·2/3.
+        expectClose(q, [1 - 0.2 / (3 + 1e-10)], atol: 1e-12)
+    }
+}
