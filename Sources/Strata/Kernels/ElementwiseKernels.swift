@@ -33,7 +33,7 @@ enum BinaryKernel: CaseIterable {
 }
 
 /// One level's table of elementwise kernels.
-struct ElementwiseKernels {
+struct ElementwiseKernels: Equatable {
     let isa: KernelISA
     private let table: StrataElementwiseKernels
 
@@ -46,6 +46,8 @@ struct ElementwiseKernels {
 
     /// The table of the level in use (`Strata.instructionSet`).
     static let selected = ElementwiseKernels(for: KernelISA.selected)!
+
+    static func == (a: ElementwiseKernels, b: ElementwiseKernels) -> Bool { a.isa == b.isa }
 
     func function(_ kernel: UnaryKernel) -> strata_map1 {
         let f: strata_map1? = switch kernel {
