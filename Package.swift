@@ -38,7 +38,7 @@ let package = Package(
         ),
         // Float32 kernels in C, compiled for baseline x86-64, AVX2 and AVX-512 and chosen at run time (the
         // portable build only, elsewhere). Imported only by Sources/Strata/Kernels (`make check-layers`).
-        .target(name: "CStrataKernels", exclude: ["elementwise/elementwise.inc"]),
+        .target(name: "CStrataKernels"),
         .target(
             name: "Strata",
             dependencies: [
