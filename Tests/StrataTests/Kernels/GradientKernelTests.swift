@@ -43,7 +43,7 @@ let binaryCases: [BinaryCase] = [
     BinaryCase(kernel: .geluGradX, reference: { g, x in
         let t = x.isInfinite ? 0 : x * Foundation.exp(-x * x / 2) / (2 * Double.pi).squareRoot()
         return (g * (normalCDF(x) + t), g * (normalCDF(x) + Swift.abs(t)))
-    }, bound: 8, domain: { $0 >= -2.5 }, tailBound: 0.5),
+    }, bound: 4, domain: { $0 >= -2.5 }, tailBound: 0.5),
     BinaryCase(kernel: .geluTanhGradX, reference: { g, x in
         let u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
         let du = 0.7978845608028654 * (1 + 3 * 0.044715 * x * x)
