@@ -9,7 +9,6 @@
 //                     math of vecmath.h
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #define STRATA_LEVEL_BASELINE 0
 #define STRATA_LEVEL_AVX2 1

@@ -12,20 +12,20 @@ STRATA_INLINE vf splat(float v) { return (vf)v; }
 /// W contiguous floats from `p`, unaligned.
 STRATA_INLINE vf load(const float *p) {
     vf v;
-    memcpy(&v, p, sizeof v);
+    __builtin_memcpy(&v, p, sizeof v);
     return v;
 }
 
-STRATA_INLINE void store(float *p, vf v) { memcpy(p, &v, sizeof v); }
+STRATA_INLINE void store(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
 
 /// `n < W` floats from `p` into the low lanes, zeros above.
 STRATA_INLINE vf load_partial(const float *p, ptrdiff_t n) {
     vf v = 0;
-    memcpy(&v, p, (size_t)n * sizeof(float));
+    __builtin_memcpy(&v, p, (size_t)n * sizeof(float));
     return v;
 }
 
-STRATA_INLINE void store_partial(float *p, vf v, ptrdiff_t n) { memcpy(p, &v, (size_t)n * sizeof(float)); }
+STRATA_INLINE void store_partial(float *p, vf v, ptrdiff_t n) { __builtin_memcpy(p, &v, (size_t)n * sizeof(float)); }
 
 /// `n ≤ W` floats at `p`, `p + step`, `p + 2·step`, … (any step, 0 included) into the low lanes.
 STRATA_INLINE vf load_strided(const float *p, ptrdiff_t step, ptrdiff_t n) {
