@@ -5,7 +5,7 @@ APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libopenmpi-
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: setup build test demo check-layers bench bench-distributed clean
+.PHONY: setup build test demo check-layers bench bench-e2e bench-distributed clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -54,28 +54,32 @@ test: setup check-layers
 demo: setup
 	$(SWIFT) run -c release dltrain train
 
-# Release build, then dlbench and (when torch imports) bench/torch_reference.py interleaved at 2 and 1
-# threads: strata 2t, torch 2t, strata 1t, torch 1t. JSONL under .build/bench/, then the ratio table.
-# BENCH_ARGS passes extra options to both (e.g. BENCH_ARGS="--only mlp --steps 10").
+# Release build, then bench/interleave.py: dlbench and bench/torch_reference.py in ROUNDS interleaved rounds
+# (each workload a Strata/PyTorch pair at 2 threads, then at 1; even rounds in reverse order), the per-round
+# JSONL under .build/bench/, then the table of median ratios with min-max and the missed targets.
+# PYTHON is the interpreter that runs PyTorch (e.g. make bench PYTHON=/work/venv/bin/python); without torch,
+# Strata's figures only. BENCH_ARGS passes --only/--steps/--warmup (e.g. BENCH_ARGS="--only mlp --steps 10").
 BENCH_DIR := .build/bench
 BENCH_ARGS ?=
+ROUNDS ?= 3
+PYTHON ?= python3
 bench: setup check-layers
 	$(SWIFT) build -c release --product dlbench
-	@mkdir -p $(BENCH_DIR); rm -f $(BENCH_DIR)/*.jsonl
-	@bin="$$($(SWIFT) build -c release --show-bin-path)/dlbench"; \
-	$$bin --info; echo; \
-	if python3 -c "import torch" 2>/dev/null; then torch=1; \
-	  python3 -c "import torch; print('PyTorch', torch.__version__, '| MKL:', torch.backends.mkl.is_available(), '| oneDNN:', torch.backends.mkldnn.is_available())"; \
-	else torch=0; echo "make bench: python3 cannot import torch; printing Strata's figures only."; fi; \
-	for t in 2 1; do \
-	  echo "== strata, $$t thread(s)"; \
-	  $$bin --threads $$t --json $(BENCH_DIR)/strata-$${t}t.jsonl $(BENCH_ARGS) || exit 1; \
-	  if [ $$torch = 1 ]; then \
-	    echo "== pytorch, $$t thread(s)"; \
-	    python3 bench/torch_reference.py --threads $$t --json $(BENCH_DIR)/pytorch-$${t}t.jsonl $(BENCH_ARGS) || exit 1; \
-	  fi; \
-	done; \
-	echo; python3 bench/ratios.py $(BENCH_DIR)/*.jsonl
+	@$(PYTHON) bench/interleave.py --dlbench "$$($(SWIFT) build -c release --show-bin-path)/dlbench" \
+	  --rounds $(ROUNDS) --out $(BENCH_DIR) $(BENCH_ARGS)
+
+# One epoch of the cnn and lstm presets on the embedded MNIST with the release dltrain, and the same recipe in
+# PyTorch (bench/torch_e2e.py), then both epoch times, their ratio and both test accuracies (bench/e2e.py).
+# THREADS defaults to dltrain's own default (STRATA_THREADS, else every core); E2E_ROUNDS repeats the pairs.
+THREADS ?=
+E2E_ROUNDS ?= 1
+bench-e2e: setup check-layers
+	$(SWIFT) build -c release --product dltrain
+	$(SWIFT) build -c release --product dlbench
+	@bin="$$($(SWIFT) build -c release --show-bin-path)"; \
+	threads="$(THREADS)"; threads="$${threads:-$${STRATA_THREADS:-$$(nproc)}}"; \
+	$(PYTHON) bench/e2e.py --dltrain "$$bin/dltrain" --dlbench "$$bin/dlbench" --threads "$$threads" \
+	  --rounds $(E2E_ROUNDS) --out $(BENCH_DIR)
 
 # Data-parallel scaling on the mlp and cnn train steps: one process with 2 threads against mpirun's 2 ranks
 # with 1 thread each (bound one per core), each rank on the workload's full batch; then the table.
@@ -88,7 +92,7 @@ bench-distributed: setup check-layers
 	$$bin --threads 2 --only mlp,cnn --json $(BENCH_DIR)/scaling-1x2.jsonl $(BENCH_ARGS) || exit 1; \
 	echo "== mpirun -np 2, 1 thread per rank"; \
 	$(MPIRUN) -np 2 $$bin --threads 1 --only mlp,cnn --json $(BENCH_DIR)/scaling-2x1.jsonl $(BENCH_ARGS) || exit 1; \
-	echo; python3 bench/scaling.py $(BENCH_DIR)/scaling-1x2.jsonl $(BENCH_DIR)/scaling-2x1.jsonl
+	echo; $(PYTHON) bench/scaling.py $(BENCH_DIR)/scaling-1x2.jsonl $(BENCH_DIR)/scaling-2x1.jsonl
 
 clean:
 	rm -rf .build

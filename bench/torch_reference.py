@@ -16,7 +16,10 @@ products and recurrences x 2, x 3 for a training step; inference counts a third 
 16-element tensors, cycling h + c, h * c, tanh(h), h - c from a leaf that requires grad, then sum and
 backward; "us_per_op" is the step time / 1,000.
 
-Usage: python3 bench/torch_reference.py [--threads N] [--only gemm,mlp,...] [--steps N] [--warmup N]
+`add` (not in WORKLOADS.md; dlbench's memory-bandwidth workload, not run by default): c = a + b on two
+contiguous 4M-element Float32 tensors under no_grad; "gb_per_s" counts two reads and one write per element.
+
+Usage: python3 bench/torch_reference.py [--threads N] [--only gemm,mlp,...,add] [--steps N] [--warmup N]
 """
 import argparse
 import json
@@ -134,6 +137,7 @@ MODELS = {"mlp": build_mlp, "cnn": build_cnn, "cifar": build_cifar, "lstm": buil
           "transformer": build_transformer}
 GEMM_SIZES = (128, 256, 512, 1024, 2048)
 TINY_OPS = 1000
+ADD_COUNT = 4 << 20
 
 
 def median_seconds(step, warmup, steps):
@@ -208,6 +212,17 @@ def tiny_rows(threads, warmup, steps):
               us_per_op=round(seconds * 1e6 / TINY_OPS, 3))
 
 
+def add_rows(threads, warmup, steps):
+    a, b = torch.randn(ADD_COUNT), torch.randn(ADD_COUNT)
+
+    def step():
+        with torch.no_grad():
+            a + b
+
+    seconds = median_seconds(step, warmup, steps)
+    yield row("add", threads, 1, "infer", seconds, ADD_COUNT, gb_per_s=round(3 * ADD_COUNT * 4 / seconds / 1e9, 2))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -225,10 +240,12 @@ def main():
             rows = [r for r in gemm_rows(args.threads, args.warmup, args.steps) if r["workload"] == name]
         elif name == "tiny":
             rows = tiny_rows(args.threads, args.warmup, args.steps)
+        elif name == "add":
+            rows = add_rows(args.threads, args.warmup, args.steps)
         elif name in MODELS:
             rows = model_rows(name, args.threads, args.warmup, args.steps)
         else:
-            parser.error(f"unknown workload {name!r}; known: gemm, gemmN, {', '.join(MODELS)}, tiny")
+            parser.error(f"unknown workload {name!r}; known: gemm, gemmN, {', '.join(MODELS)}, tiny, add")
         for r in rows:
             line = json.dumps(r)
             print(line, flush=True)

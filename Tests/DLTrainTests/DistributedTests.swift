@@ -117,7 +117,6 @@ struct DistributedTrainingTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let checkpoint = directory.appendingPathComponent("nan.safetensors")
-        let started = Date()
         let result = try MPIRun.run(try MPIRun.harness, ["nan-on-rank", "1", checkpoint.path])
         #expect(result.status == 0, "\(result.stderr)")
         let reports = jsonLines(result.stdout)
@@ -126,7 +125,6 @@ struct DistributedTrainingTests {
             let error = report["error"] as? String ?? ""
             #expect(error.contains("on rank 1 at step 15") && error.contains("nan"), "\(report)")
         }
-        #expect(Date().timeIntervalSince(started) < 60)
         // Epoch 1's checkpoint is the last good one.
         #expect(try Checkpoint.read(from: checkpoint).state.epoch == 1)
 
