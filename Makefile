@@ -20,7 +20,7 @@ setup:
 # no folder of Sources/Strata names a type of a layer it does not depend on (Scripts/check-layers.sh), and the
 # check itself is run first on two fixtures, one clean and one with an upward use of each kind, so it cannot pass
 # by checking nothing. Each system library is imported by exactly one file: OpenBLAS by the kernel layer's BLAS
-# wrapper, zlib by the data layer's gzip reader.
+# wrapper, zlib by the data layer's gzip reader. The C kernels (CStrataKernels) are imported only by the kernel layer.
 LAYER_FIXTURES := Scripts/check-layers-fixtures
 check-layers:
 	@Scripts/check-layers.sh $(LAYER_FIXTURES)/clean > /dev/null || { echo "check-layers: the clean fixture fails"; exit 1; }
@@ -33,6 +33,8 @@ check-layers:
 	if [ -n "$$bad" ]; then echo "check-layers: COpenBLAS imported outside Kernels/BLAS.swift: $$bad"; exit 1; fi
 	@bad=$$(grep -rln --include='*.swift' '^import CZlib' Sources Tests | grep -v '^Sources/Strata/Data/Gzip.swift$$' || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: CZlib imported outside Data/Gzip.swift: $$bad"; exit 1; fi
+	@bad=$$(grep -rln --include='*.swift' '^import CStrataKernels' Sources Tests | grep -v '^Sources/Strata/Kernels/[^/]*\.swift$$' || true); \
+	if [ -n "$$bad" ]; then echo "check-layers: CStrataKernels imported outside Sources/Strata/Kernels: $$bad"; exit 1; fi
 	@# Optimised builds drop precondition's message; the libraries use require(_:_:) or fatalError, which always print it.
 	@bad=$$(grep -rln --include='*.swift' -E '\bprecondition(Failure)?\(' Sources/Strata Sources/StrataTraining || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: use require(_:_:) or fatalError instead of precondition in: $$bad"; exit 1; fi
@@ -40,8 +42,23 @@ check-layers:
 build: setup check-layers
 	$(SWIFT) build -c release
 
+# The whole suite once (on the widest level this CPU runs), then the Float32 golden and kernel suites again on
+# every level with STRATA_ISA, reusing the test binary; levels this CPU lacks are reported as skipped.
+ISA_SUITES := Golden|VectorMathTests|GradientKernelTests|KernelAgreementTests|KernelISATests|ActivationTests|ArithmeticTests|ElementwiseTests|ErfTests|SoftmaxTests
 test: setup check-layers
 	$(SWIFT) test -c release
+	@best=$$("$$($(SWIFT) build -c release --show-bin-path)/dlbench" --info | sed -n 's/.*widest on this CPU: \([a-z0-9]*\).*/\1/p'); \
+	ran=""; skipped=""; \
+	for isa in baseline avx2 avx512; do \
+	  case "$$best:$$isa" in \
+	    baseline:avx2|baseline:avx512|avx2:avx512) \
+	      echo "make test: STRATA_ISA=$$isa skipped: this CPU's widest level is $$best"; skipped="$$skipped $$isa"; continue;; \
+	  esac; \
+	  echo "== make test: golden and kernel suites with STRATA_ISA=$$isa"; \
+	  STRATA_ISA=$$isa $(SWIFT) test -c release --skip-build --filter '$(ISA_SUITES)' || exit 1; \
+	  ran="$$ran $$isa"; \
+	done; \
+	echo "make test: instruction-set levels run:$$ran; skipped:$${skipped:- none}"
 
 # dltrain's defaults: the mlp preset on the embedded MNIST, 3 epochs of SGD with a cosine schedule.
 demo: setup

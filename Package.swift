@@ -45,9 +45,13 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev"])]
         ),
+        // Float32 kernels in C, compiled for baseline x86-64, AVX2 and AVX-512 and chosen at run time (the
+        // portable build only, elsewhere). Imported only by Sources/Strata/Kernels (`make check-layers`).
+        .target(name: "CStrataKernels"),
         .target(
             name: "Strata",
             dependencies: [
+                "CStrataKernels",
                 "COpenBLAS",
                 "CZlib",
                 .product(name: "RealModule", package: "swift-numerics"),

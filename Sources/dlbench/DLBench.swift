@@ -32,13 +32,14 @@ struct DLBench: ParsableCommand {
     @Option(help: "Also write the JSON lines to this file (overwritten).")
     var json: String?
 
-    @Flag(help: "Print the OpenBLAS build (openblas_get_config) and thread count, then exit.")
+    @Flag(help: "Print the OpenBLAS build (openblas_get_config), the thread count and the kernels' instruction-set level, then exit.")
     var info = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
+        do { _ = try KernelISA.requested() } catch { throw ValidationError("\(error)") }
         let unknown = names.filter { Registry.workload(named: $0) == nil }
         guard unknown.isEmpty else {
             throw ValidationError("unknown workload(s) \(unknown.joined(separator: ", ")) in --only; known: \(Registry.description)")
@@ -56,6 +57,8 @@ struct DLBench: ParsableCommand {
         if info {
             print("OpenBLAS: \(Strata.blasConfiguration)")
             print("Strata threads: \(Strata.threads)")
+            let isa = Strata.instructionSet
+            print("Strata kernels: \(isa) (\(isa.lanes) Float32 lanes; widest on this CPU: \(KernelISA.best); STRATA_ISA forces one)")
             return
         }
         let group = MPIProcessGroup.isLaunchedByMPI ? try MPIProcessGroup.start() : nil

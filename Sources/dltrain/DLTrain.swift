@@ -65,6 +65,7 @@ struct CommonOptions: ParsableArguments {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        do { _ = try KernelISA.requested() } catch { throw ValidationError("\(error)") }
     }
 
     /// Sets `Strata.threads` from `--threads`; in an MPI rank without `--threads` or `STRATA_THREADS`, to the
@@ -255,6 +256,7 @@ struct Train: ParsableCommand {
             } else {
                 header += ", \(Strata.threads) threads"
             }
+            header += ", \(Strata.instructionSet) kernels"
             printer.emit(header)
             if trainer.isComplete { printer.emit("the checkpoint's run is already complete (\(c.epochs) epochs); nothing to train") }
 

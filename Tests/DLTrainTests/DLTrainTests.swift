@@ -198,6 +198,33 @@ func temporaryDirectory() throws -> URL {
         let result = try DLTrain.run(["train", "--model", "transformer", "--limit", "256", "--epochs", "1", "--threads", "1", "--log-every", "0"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("transformer on mnist") && result.stdout.contains("adamw"))
+        #expect(result.stdout.contains(", \(Strata.instructionSet) kernels"), "the header names the kernels' level")
+    }
+
+    /// STRATA_ISA forces the kernels' level; a value that is not a level, or a level this CPU lacks, exits 64
+    /// naming the variable and the value before anything runs.
+    @Test func strataISAIsValidated() throws {
+        let train = ["train", "--limit", "64", "--epochs", "1", "--threads", "1", "--log-every", "0"]
+        func run(_ value: String) throws -> ProcessOutput {
+            let process = Process()
+            process.executableURL = try #require(DLTrain.binary)
+            process.arguments = train
+            process.environment = ProcessInfo.processInfo.environment.merging(["STRATA_ISA": value]) { $1 }
+            process.standardOutput = Pipe()
+            process.standardError = Pipe()
+            try process.run()
+            return finish(process)
+        }
+        let bogus = try run("sse9")
+        #expect(bogus.status == 64 && bogus.stderr.contains("STRATA_ISA=sse9"), "\(bogus.stderr)")
+        for level in KernelISA.allCases {
+            let result = try run(level.rawValue)
+            if level.isSupported {
+                #expect(result.status == 0 && result.stdout.contains(", \(level) kernels"), "\(level): \(result.stderr)")
+            } else {
+                #expect(result.status == 64 && result.stderr.contains("STRATA_ISA=\(level)"), "\(level): \(result.stderr)")
+            }
+        }
     }
 
     @Test func trainEvalPredictAndInfoOnATinyRun() throws {

@@ -1,7 +1,7 @@
-/// Float32 `exp` and `erf` as branch-free polynomials, on one value and on four lanes, for the hot
-/// elementwise loops. glibc's scalar `expf` and `erff` calls were a sixth of an LSTM step and an eighth of a
-/// transformer step (`perf` on `dlbench`). The package builds for baseline x86-64, so four lanes (SSE) is
-/// the native width.
+/// Float32 `exp` as a branch-free polynomial, on one value and on four lanes (SSE), for the Swift loops
+/// not yet moved to `CStrataKernels`: the recurrent gates, the softmax rows, layer norm and 2×2 max pooling.
+/// glibc's scalar `expf` calls were a sixth of an LSTM step (`perf` on `dlbench`). The elementwise maps run
+/// at the CPU's full width in C instead (`ElementwiseKernels`, Sources/CStrataKernels/simd/vecmath.h).
 
 typealias Float4 = SIMD4<Float>
 
@@ -51,45 +51,6 @@ typealias Float4 = SIMD4<Float>
     let y = p * (r * r) + r + 1
     let bits = unsafeBitCast(shifted, to: SIMD4<UInt32>.self)
     return y * unsafeBitCast((bits &- 0x4B40_0000 &+ 127) &<< 23, to: Float4.self)
-}
-
-/// The error function on four Float32 lanes, within 1e-7 of the exact `erf` of each input (relative;
-/// `VectorMathTests` checks it against Double `erf` over a dense grid). Odd, exactly ±1 beyond |x| ≈ 3.9,
-/// NaN for NaN.
-///
-/// - `|x| < 0.9`: `x + x·p(x²)`, `p` a degree-6 minimax fit of `erf(x)/x − 1` (relative error 3e-10);
-///   the `x +` keeps the leading term exact.
-/// - `|x| ≥ 0.9`: `1 − exp(q(|x| − 1))`, `q` a degree-8 minimax fit of `log erfc` on [0.9, 4] weighted by
-///   `erfc/erf` (error 4e-11 in `erf`), with |x| clamped at 4 where `erfc(4) = 1.5e-8` no longer shows.
-///
-/// The coefficients are Strata's own fits (`Scripts/fit_erf.py`, a linear-programming minimax in Double,
-/// then rounded to Float32 and checked with Float32 arithmetic).
-@inline(__always) func erf4(_ x: Float4) -> Float4 {
-    let sign = SIMD4<UInt32>(repeating: 0x8000_0000)
-    let bits = unsafeBitCast(x, to: SIMD4<UInt32>.self)
-    let a = unsafeBitCast(bits & ~sign, to: Float4.self)                      // |x|
-    let s = x * x
-    var p = Float4(repeating: 8.513_104_694e-05)
-    p = p * s - 8.175_639_668e-04
-    p = p * s + 5.203_858_949e-03
-    p = p * s - 2.686_050_907e-02
-    p = p * s + 1.128_371_507e-01
-    p = p * s - 3.761_263_490e-01
-    p = p * s + 1.283_791_661e-01
-    let small = x + x * p
-    let u = a.replacing(with: 4, where: a .> 4) - 1
-    var q = Float4(repeating: -7.374_983_397e-07)
-    q = q * u - 1.721_077_570e-05
-    q = q * u + 2.790_210_128e-04
-    q = q * u - 1.999_838_511e-03
-    q = q * u + 1.003_923_267e-02
-    q = q * u - 4.156_137_630e-02
-    q = q * u - 8.431_073_427e-01
-    q = q * u - 2.638_967_514e+00
-    q = q * u - 1.849_605_560e+00
-    let large = 1 - exp4(q)
-    let signed = unsafeBitCast(unsafeBitCast(large, to: SIMD4<UInt32>.self) | (bits & sign), to: Float4.self)
-    return signed.replacing(with: small, where: a .< 0.9)
 }
 
 /// Replaces `p[i]` by `exp(p[i] − shift)` for `i < count` and returns their sum: the exponentials of a

@@ -1,7 +1,11 @@
 /// Activation functions. Each pullback multiplies the incoming gradient by the derivative at the input.
 
-enum ReLUFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { x > 0 ? x : 0 } }
+enum ReLUFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .relu
+    static func apply<T: FloatElement>(_ x: T) -> T { x > 0 ? x : 0 }
+}
 enum ReLUGradFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .reluGradX
     /// `g · 1[x > 0]`: the gradient `g` where the input `x` was positive.
     static func apply<T: FloatElement>(_ g: T, _ x: T) -> T { x > 0 ? g : 0 }
 }
@@ -17,16 +21,22 @@ extension Tensor {
 }
 
 enum LeakyReLUFunction: ParameterizedUnaryFunction {
+    static let kernel: UnaryKernel? = .leakyRelu
     /// `x` if positive, else `slope · x` (`slope = p.a`).
     static func apply<T: FloatElement>(_ x: T, _ p: MapParameters<T>) -> T { x > 0 ? x : x * p.a }
 }
 enum LeakyReLUGradFunction: ParameterizedBinaryFunction {
+    static let kernel: BinaryKernel? = .leakyReluGradX
     /// `g` where `x > 0`, else `slope · g`.
     static func apply<T: FloatElement>(_ g: T, _ x: T, _ p: MapParameters<T>) -> T { x > 0 ? g : g * p.a }
 }
 
-enum TanhFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { T.tanh(x) } }
+enum TanhFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .tanh
+    static func apply<T: FloatElement>(_ x: T) -> T { T.tanh(x) }
+}
 enum TanhGradFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .tanhGradY
     /// `g · (1 − y²)` from the output `y = tanh x`.
     static func apply<T: FloatElement>(_ g: T, _ y: T) -> T { g * (1 - y * y) }
 }
@@ -40,14 +50,22 @@ func logistic<T: FloatElement>(_ x: T) -> T {
     return e / (1 + e)
 }
 
-enum SigmoidFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { logistic(x) } }
+enum SigmoidFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .sigmoid
+    static func apply<T: FloatElement>(_ x: T) -> T { logistic(x) }
+}
 enum SigmoidGradFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .sigmoidGradY
     /// `g · y(1 − y)` from the output `y = σ(x)`.
     static func apply<T: FloatElement>(_ g: T, _ y: T) -> T { g * y * (1 - y) }
 }
 
-enum SiLUFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { x * logistic(x) } }
+enum SiLUFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .silu
+    static func apply<T: FloatElement>(_ x: T) -> T { x * logistic(x) }
+}
 enum SiLUGradFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .siluGradX
     /// `g · σ(x)(1 + x(1 − σ(x)))`, the derivative of `x·σ(x)`.
     static func apply<T: FloatElement>(_ g: T, _ x: T) -> T {
         let s = logistic(x)
@@ -63,20 +81,18 @@ enum GELUConstants {
     static let cubic = 0.044715                         // Hendrycks & Gimpel (2016), eq. for the tanh form
 }
 
-/// Exact GELU: Float32 on four lanes with `erf4` and `exp4` (a scalar `erff` call per element was a fifth
-/// of a transformer step), Float64 through libm's `erf` and `exp`.
-enum GELUFunction: VectorizedUnaryFunction {
+/// Exact GELU: Float32 through the `gelu` kernel (a scalar `erff` call per element was a fifth of a
+/// transformer step), Float64 through libm's `erf` and `exp`.
+enum GELUFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .gelu
     /// `x · Φ(x) = ½x(1 + erf(x/√2))`.
     static func apply<T: FloatElement>(_ x: T) -> T {
         let half = T(fromDouble: 0.5)
         return half * x * (1 + T.erf(x * T(fromDouble: GELUConstants.inverseSqrt2)))
     }
-
-    @inline(__always) static func apply(_ x: Float4) -> Float4 {
-        0.5 * x * (1 + erf4(x * Float(GELUConstants.inverseSqrt2)))
-    }
 }
-enum GELUGradFunction: VectorizedBinaryFunction {
+enum GELUGradFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .geluGradX
     /// `g · (Φ(x) + x·φ(x))` with `φ(x) = e^(−x²/2)/√(2π)`.
     static func apply<T: FloatElement>(_ g: T, _ x: T) -> T {
         let half = T(fromDouble: 0.5)
@@ -84,17 +100,10 @@ enum GELUGradFunction: VectorizedBinaryFunction {
         let pdf = T(fromDouble: GELUConstants.inverseSqrt2Pi) * T.exp(-half * x * x)
         return g * (cdf + x * pdf)
     }
-
-    /// The same on four lanes; `φ` is flushed to 0 where `exp4` would clamp (|x| > 13.2), as `expf` underflows.
-    @inline(__always) static func apply(_ g: Float4, _ x: Float4) -> Float4 {
-        let cdf = 0.5 * (1 + erf4(x * Float(GELUConstants.inverseSqrt2)))
-        let exponent = -0.5 * x * x
-        let pdf = (Float(GELUConstants.inverseSqrt2Pi) * exp4(exponent)).replacing(with: 0, where: exponent .< -87.3)
-        return g * (cdf + x * pdf)
-    }
 }
 
 enum GELUTanhFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .geluTanh
     /// `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
     static func apply<T: FloatElement>(_ x: T) -> T {
         let u = T(fromDouble: GELUConstants.sqrt2OverPi) * (x + T(fromDouble: GELUConstants.cubic) * x * x * x)
@@ -102,6 +111,7 @@ enum GELUTanhFunction: UnaryFunction {
     }
 }
 enum GELUTanhGradFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .geluTanhGradX
     /// `g · (½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))` with `t = tanh(√(2/π)(x + 0.044715x³))`.
     static func apply<T: FloatElement>(_ g: T, _ x: T) -> T {
         let k = T(fromDouble: GELUConstants.sqrt2OverPi), c = T(fromDouble: GELUConstants.cubic)

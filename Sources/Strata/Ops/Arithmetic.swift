@@ -1,11 +1,26 @@
 /// Elementwise arithmetic with NumPy broadcasting. A pullback sums its gradient back over broadcast
 /// dimensions (`sum(toShape:)`), so `[B, N] + [N]` gives the bias a `[N]` gradient.
 
-enum AddFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b } }
-enum SubFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b } }
-enum MulFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b } }
-enum DivFunction: BinaryFunction { static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a / b } }
-enum NegFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { -x } }
+enum AddFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .add
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b }
+}
+enum SubFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .sub
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b }
+}
+enum MulFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .mul
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b }
+}
+enum DivFunction: BinaryFunction {
+    static let kernel: BinaryKernel? = .div
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a / b }
+}
+enum NegFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .neg
+    static func apply<T: FloatElement>(_ x: T) -> T { -x }
+}
 
 extension Tensor {
     /// Runs a binary floating-point kernel with broadcasting, off the tape.
@@ -29,41 +44,6 @@ extension Tensor {
         case .float32: unaryMap(f, Float.self, self, into: out)
         case .float64: unaryMap(f, Double.self, self, into: out)
         default: unsupported(op, dtype)
-        }
-        return out
-    }
-
-    /// Runs a unary kernel with a four-lane Float32 form: float32 through `vectorMap` (on a contiguous copy
-    /// when this is a strided view), float64 through the scalar form.
-    func unary<F: VectorizedUnaryFunction>(_ f: F.Type, op: String) -> Tensor {
-        let out = Tensor(uninitialized: shape, dtype: dtype)
-        guard count > 0 else { return out }
-        switch dtype {
-        case .float32:
-            let x = contiguousData()
-            vectorMap(f, x.pointer(Float.self), count: count, into: out.pointer(Float.self))
-            withExtendedLifetime(x) {}
-        case .float64: unaryMap(f, Double.self, self, into: out)
-        default: unsupported(op, dtype)
-        }
-        return out
-    }
-
-    /// Runs a binary kernel with a four-lane Float32 form: float32 through `vectorMap` on the operands
-    /// broadcast and made contiguous (no copy when they already are, with the output's shape), float64
-    /// through the scalar form.
-    static func binary<F: VectorizedBinaryFunction>(_ f: F.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
-        require(a.dtype == b.dtype, "\(op): dtypes \(a.dtype) and \(b.dtype) differ (shapes \(a.shape) and \(b.shape))")
-        let out = Tensor(uninitialized: Shape.broadcast(a.shape, b.shape, op: op), dtype: a.dtype)
-        guard out.count > 0 else { return out }
-        switch a.dtype {
-        case .float32:
-            func dense(_ t: Tensor) -> Tensor { (t.shape == out.shape ? t : t.detached().expanded(to: out.shape)).contiguousData() }
-            let (x, y) = (dense(a), dense(b))
-            vectorMap(f, x.pointer(Float.self), y.pointer(Float.self), count: out.count, into: out.pointer(Float.self))
-            withExtendedLifetime((x, y)) {}
-        case .float64: binaryMap(f, Double.self, a, b, into: out)
-        default: unsupported(op, a.dtype)
         }
         return out
     }

@@ -49,15 +49,24 @@ func isIntegral<T: FloatElement>(_ y: T) -> Bool {
     y.rounded(.towardZero) == y && y.magnitude < 1e15
 }
 
-enum ExpFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { T.exp(x) } }
-/// Natural logarithm: `log(0) = -inf`, `log(x < 0) = NaN`.
-enum LogFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { T.log(x) } }
-/// The error function: Float32 on four lanes with `erf4` (within 1e-7 relative), Float64 with libm's `erf`.
-enum ErfFunction: VectorizedUnaryFunction {
-    static func apply<T: FloatElement>(_ x: T) -> T { T.erf(x) }
-    @inline(__always) static func apply(_ x: Float4) -> Float4 { erf4(x) }
+enum ExpFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .exp
+    static func apply<T: FloatElement>(_ x: T) -> T { T.exp(x) }
 }
-enum SqrtFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { x.squareRoot() } }
+/// Natural logarithm: `log(0) = -inf`, `log(x < 0) = NaN`.
+enum LogFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .log
+    static func apply<T: FloatElement>(_ x: T) -> T { T.log(x) }
+}
+/// The error function: Float32 through the `erf` kernel, Float64 with libm's `erf`.
+enum ErfFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .erf
+    static func apply<T: FloatElement>(_ x: T) -> T { T.erf(x) }
+}
+enum SqrtFunction: UnaryFunction {
+    static let kernel: UnaryKernel? = .sqrt
+    static func apply<T: FloatElement>(_ x: T) -> T { x.squareRoot() }
+}
 enum AbsFunction: UnaryFunction { static func apply<T: FloatElement>(_ x: T) -> T { x.magnitude } }
 enum AbsGradFunction: BinaryFunction {
     /// `g · sign(x)`, with `sign(0) = 0` as in PyTorch.

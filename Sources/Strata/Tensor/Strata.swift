@@ -1,4 +1,4 @@
-/// Library-wide settings: threads, the random seed and the buffer pool's counters.
+/// Library-wide settings: threads, the kernels' instruction-set level, the random seed and the buffer pool's counters.
 public enum Strata {
     /// Threads used by OpenBLAS and by Strata's own parallel loops.
     ///
@@ -22,6 +22,11 @@ public enum Strata {
         get { RandomGenerator.global.withLock { $0 } }
         set { RandomGenerator.global.withLock { $0 = newValue } }
     }
+
+    /// The instruction-set level Strata's Float32 kernels run at, chosen once at first use: the widest this
+    /// CPU runs, or the level `STRATA_ISA` (`baseline`, `avx2`, `avx512`) names. A value it cannot use falls
+    /// back to the widest level with a warning on standard error; `KernelISA.requested()` throws for it.
+    public static var instructionSet: KernelISA { KernelISA.selected }
 
     /// The OpenBLAS build in use, as `openblas_get_config()` describes it.
     public static var blasConfiguration: String { BLAS.configuration }

@@ -17,7 +17,7 @@ private func expectRelativeError(_ inputs: [Float], _ actual: [Double], _ expect
 
 @Suite struct ErfTests {
     /// Every step of 1/8192 on [−6, 6], the 64 floats either side of the polynomial split at 0.9 and of
-    /// the clamp at 4, and tiny to moderate magnitudes on a log grid: an odd count, so the four-lane loop
+    /// the clamp at 4, and tiny to moderate magnitudes on a log grid: an odd count, so the vector loop
     /// also runs its tail.
     private static let grid: [Float] = {
         var values = (-6 * 8192...6 * 8192).map { Float($0) / 8192 }
@@ -73,7 +73,7 @@ private func expectRelativeError(_ inputs: [Float], _ actual: [Double], _ expect
     }
 
     @Test func geluFloat32MatchesFloat64ForwardAndBackward() {
-        // The Float32 kernels (erf4, exp4) against the Float64 ones (libm), on a grid through the split points
+        // The Float32 kernels (gelu, gelu_grad_x) against the Float64 ones (libm), on a grid through the split points
         // of erf's argument x/√2 and far out, where the gradient's density term is flushed to zero.
         let values = (-600...600).map { Double($0) / 40 } + [-30, -14, 14, 30]
         let upstream = randomInput([values.count], seed: 5)

@@ -1,0 +1,8 @@
+// The elementwise kernels for AVX-512 (16 lanes).
+#if defined(__x86_64__)
+#include "strata_elementwise.h"
+#define STRATA_LEVEL STRATA_LEVEL_AVX512
+#include "../simd/begin.h"
+#include "elementwise.inc"
+#include "../simd/end.h"
+#endif
