@@ -1,8 +1,9 @@
 import CStrataKernels
 
 /// Softmax and log-softmax over one dimension of a contiguous `[outer, length, inner]` buffer, the masked
-/// attention softmax over the rows of `[L, S]` score matrices, and their gradients: the one softmax family of
-/// `Tensor.softmax`, `Tensor.logSoftmax` and `scaledDotProductAttention`. Float32 runs through the
+/// attention softmax over the rows of `[L, S]` score matrices, cross-entropy from logits, and their gradients:
+/// the one softmax family of `Tensor.softmax`, `Tensor.logSoftmax`, `scaledDotProductAttention` and
+/// `Loss.crossEntropy`. Float32 runs through the
 /// `CStrataKernels` softmax family (Sources/CStrataKernels/softmax) at the level in use; Float64 runs the
 /// Swift rows below, which the gradchecks use.
 ///
@@ -48,6 +49,24 @@ struct SoftmaxKernels: Equatable {
     func backwardColumns(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, length: Int, stride: Int, count: Int,
                          log: Bool, into dx: UnsafeMutablePointer<Float>) {
         table.backward_columns(g, y, dx, length, stride, count, log ? 1 : 0)
+    }
+
+    /// Cross-entropy of `rows` rows of logits `[rows, c]` against `labels` (strata_cross_entropy_forward): the
+    /// per-row loss and log-sum-exp. On the calling thread.
+    func crossEntropyForward(_ z: UnsafePointer<Float>, rows: Int, c: Int, labels: UnsafePointer<Int64>,
+                             ignoreIndex: Int64, weight: UnsafePointer<Float>, smoothing: Float,
+                             loss: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>) {
+        table.cross_entropy_forward(z, rows, c, labels, ignoreIndex, weight, smoothing, loss, logSumExp)
+    }
+
+    /// The logits' gradient of `Σ_i u_i·loss_i`, `u_i = scale·upstream[i·upstreamStride]`
+    /// (strata_cross_entropy_backward). On the calling thread.
+    func crossEntropyBackward(_ z: UnsafePointer<Float>, logSumExp: UnsafePointer<Float>, rows: Int, c: Int,
+                              labels: UnsafePointer<Int64>, ignoreIndex: Int64, weight: UnsafePointer<Float>,
+                              totalWeight: Float, smoothing: Float, upstream: UnsafePointer<Float>,
+                              upstreamStride: Int, scale: Float, into dz: UnsafeMutablePointer<Float>) {
+        table.cross_entropy_backward(z, logSumExp, rows, c, labels, ignoreIndex, weight, totalWeight, smoothing,
+                                     upstream, upstreamStride, scale, dz)
     }
 
     /// Attention probabilities in place over `rows` rows of `n` scores of one `[L, S]` matrix, starting at query
@@ -266,5 +285,84 @@ func attentionSoftmax<T: FloatElement>(_ p: UnsafeMutablePointer<T>, rows: Int, 
         }
         softmaxRow(y, limit, log: false, into: y)
         (y + limit).update(repeating: 0, count: n - limit)
+    }
+}
+
+/// Cross-entropy from logits `z [N, C]` (contiguous) against `labels [N]`, with class weights `w [C]` and label
+/// smoothing `ε`: `lse_i = m + log Σ_k exp(z_ik − m)` and `loss_i = (1 − ε)·w[y]·(lse − z[y]) + ε/C·Σ_k w[k]·(lse − z[k])`,
+/// 0 where `y == ignoreIndex`. Rows are split over threads.
+func crossEntropyForward<T: FloatElement>(_: T.Type, _ z: UnsafePointer<T>, rows: Int, c: Int,
+                                          labels: UnsafePointer<Int64>, ignoreIndex: Int64, weight: UnsafePointer<T>,
+                                          smoothing: T, loss: UnsafeMutablePointer<T>,
+                                          logSumExp: UnsafeMutablePointer<T>) {
+    guard c > 0 else { return }
+    if T.self == Float.self {
+        let kernels = SoftmaxKernels.selected
+        let eps = unsafeBitCast(smoothing, to: Float.self)
+        parallelFor(rows, grain: softmaxGrain(c)) { range in
+            let i = range.lowerBound
+            kernels.crossEntropyForward(floats(z) + i * c, rows: range.count, c: c, labels: labels + i,
+                                        ignoreIndex: ignoreIndex, weight: floats(weight), smoothing: eps,
+                                        loss: floats(loss) + i, logSumExp: floats(logSumExp) + i)
+        }
+        return
+    }
+    parallelFor(rows, grain: softmaxGrain(c)) { range in
+        for i in range {
+            let row = z + i * c
+            let m = reduceRun(MaxReduce.self, row, c)
+            var total: T = 0
+            for k in 0..<c { total += T.exp(row[k] - m) }
+            let lse = m + T.log(total)
+            logSumExp[i] = lse
+            guard labels[i] != ignoreIndex else { loss[i] = 0; continue }
+            let label = Int(labels[i])
+            var value = (1 - smoothing) * weight[label] * (lse - row[label])
+            if smoothing > 0 {
+                var weighted: T = 0
+                for k in 0..<c { weighted += weight[k] * (lse - row[k]) }
+                value += smoothing / T(c) * weighted
+            }
+            loss[i] = value
+        }
+    }
+}
+
+/// The gradient of `Σ_i u_i·loss_i` (`crossEntropyForward`) with respect to the logits, `u_i = scale·upstream[i·upstreamStride]`
+/// and `p = exp(z − lse)`: `dz_ik = u_i·((1 − ε)·w[y]·(p − 1[k = y]) + ε/C·(Σw·p − w[k]))`; zeros for an ignored row.
+func crossEntropyBackward<T: FloatElement>(_: T.Type, _ z: UnsafePointer<T>, logSumExp: UnsafePointer<T>, rows: Int,
+                                           c: Int, labels: UnsafePointer<Int64>, ignoreIndex: Int64,
+                                           weight: UnsafePointer<T>, smoothing: T, upstream: UnsafePointer<T>,
+                                           upstreamStride: Int, scale: T, into dz: UnsafeMutablePointer<T>) {
+    guard c > 0 else { return }
+    var totalWeight: T = 0
+    for k in 0..<c { totalWeight += weight[k] }
+    if T.self == Float.self {
+        let kernels = SoftmaxKernels.selected
+        let (eps, total, f) = (unsafeBitCast(smoothing, to: Float.self), unsafeBitCast(totalWeight, to: Float.self),
+                               unsafeBitCast(scale, to: Float.self))
+        parallelFor(rows, grain: softmaxGrain(c)) { range in
+            let i = range.lowerBound
+            kernels.crossEntropyBackward(floats(z) + i * c, logSumExp: floats(logSumExp) + i, rows: range.count, c: c,
+                                         labels: labels + i, ignoreIndex: ignoreIndex, weight: floats(weight),
+                                         totalWeight: total, smoothing: eps,
+                                         upstream: floats(upstream) + i * upstreamStride,
+                                         upstreamStride: upstreamStride, scale: f, into: floats(dz) + i * c)
+        }
+        return
+    }
+    parallelFor(rows, grain: softmaxGrain(c)) { range in
+        for i in range {
+            let out = dz + i * c
+            guard labels[i] != ignoreIndex else { out.update(repeating: 0, count: c); continue }
+            let row = z + i * c, label = Int(labels[i])
+            let u = upstream[i * upstreamStride] * scale
+            let hard = (1 - smoothing) * weight[label], soft = smoothing / T(c)
+            for k in 0..<c {
+                let p = T.exp(row[k] - logSumExp[i])
+                out[k] = u * (hard * p + soft * (totalWeight * p - weight[k]))
+            }
+            out[label] -= u * hard
+        }
     }
 }

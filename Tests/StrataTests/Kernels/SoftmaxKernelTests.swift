@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 // The softmax family of CStrataKernels (softmax/softmax.inc) on every level this CPU runs: softmax and
-// log-softmax along rows and down columns, their gradients, and the masked attention softmax, against Float64
+// log-softmax along rows and down columns, their gradients, the masked attention softmax and cross-entropy
+// from logits with its gradient, against Float64
 // references computed from the same Float32 inputs; every wide level against the baseline level; and the
 // layouts against each other (a column's softmax is its row's, a row's result does not depend on its
 // neighbours). The figures printed are the table in Docs/Kernels.md
@@ -174,9 +175,68 @@ private func checkAttention(_ isa: KernelISA, sourceLocation: SourceLocation = #
     return worst
 }
 
+/// Cross-entropy of `isa` (weights, label smoothing, an ignored row; every class count in `lengths`) against
+/// Float64: the loss in ulps of `w·(|lse| + |z|)` summed over its terms, the gradient in ulps of its terms.
+/// Returns the worst (loss, gradient) errors.
+private func checkCrossEntropy(_ isa: KernelISA, sourceLocation: SourceLocation = #_sourceLocation) -> (Double, Double) {
+    let kernels = SoftmaxKernels(for: isa)!
+    var worst = (0.0, 0.0)
+    let rows = 4
+    for c in lengths {
+        let z = inputs(rows * c, seed: UInt64(c) + 500)
+        let weight = inputs(c, seed: 77).map { 1 + Swift.abs($0) / 40 }
+        let labels: [Int64] = (0..<rows).map { $0 == 2 ? -100 : Int64(($0 * 37) % c) }
+        let upstream: [Float] = [0.5, -1.25, 2, 0.75]
+        for smoothing: Float in [0, 0.1] {
+            var loss = [Float](repeating: 0, count: rows), lse = loss, dz = [Float](repeating: 0, count: rows * c)
+            kernels.crossEntropyForward(z, rows: rows, c: c, labels: labels, ignoreIndex: -100, weight: weight,
+                                        smoothing: smoothing, loss: &loss, logSumExp: &lse)
+            let totalWeight = weight.reduce(0, +)
+            kernels.crossEntropyBackward(z, logSumExp: lse, rows: rows, c: c, labels: labels, ignoreIndex: -100,
+                                         weight: weight, totalWeight: totalWeight, smoothing: smoothing,
+                                         upstream: upstream, upstreamStride: 1, scale: 0.25, into: &dz)
+            let (eps, w) = (Double(smoothing), weight.map { Double($0) })
+            for i in 0..<rows {
+                let row = (0..<c).map { Double(z[i * c + $0]) }
+                let m = row.max()!, l = m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) })
+                guard labels[i] != -100 else {
+                    #expect(loss[i] == 0 && dz[i * c..<(i + 1) * c].allSatisfy { $0 == 0 },
+                            "cross-entropy on \(isa): an ignored row", sourceLocation: sourceLocation)
+                    continue
+                }
+                let y = Int(labels[i])
+                let hard = (1 - eps) * w[y], soft = eps / Double(c)
+                let value = hard * (l - row[y]) + soft * (0..<c).reduce(0) { $0 + w[$1] * (l - row[$1]) }
+                let size = hard * (Swift.abs(l) + Swift.abs(row[y]) + 1)
+                    + soft * (0..<c).reduce(0) { $0 + w[$1] * (Swift.abs(l) + Swift.abs(row[$1]) + 1) }
+                worst.0 = max(worst.0, ulpError(loss[i], value, scale: size))
+                let u = Double(upstream[i]) * 0.25, tw = w.reduce(0, +)
+                for k in 0..<c {
+                    // p = exp(z − lse): the roundings of lse and of z − lse move it by half an ulp of each,
+                    // relative, so p counts as p·(1 + |lse| + |z − lse|) among the terms.
+                    let p = Foundation.exp(row[k] - l), pSize = p * (1 + Swift.abs(l) + Swift.abs(row[k] - l))
+                    let expected = u * (hard * (p - (k == y ? 1 : 0)) + soft * (tw * p - w[k]))
+                    let terms = Swift.abs(u) * (hard * (pSize + (k == y ? 1 : 0)) + soft * (tw * pSize + w[k]))
+                    worst.1 = max(worst.1, ulpError(dz[i * c + k], expected, scale: terms))
+                }
+            }
+        }
+    }
+    return worst
+}
+
+/// The bounds of cross-entropy's loss and gradient (ulps of their terms, `checkCrossEntropy`).
+private let crossEntropyBound = 2.0, crossEntropyGradientBound = 2.0
+
 private func check(_ isa: KernelISA, sourceLocation: SourceLocation = #_sourceLocation) {
     let e = measure(isa)
     let attention = checkAttention(isa, sourceLocation: sourceLocation)
+    let (ce, ceGradient) = checkCrossEntropy(isa, sourceLocation: sourceLocation)
+    print(String(format: "softmax kernels on %@: cross-entropy %.2f, its gradient %.2f ulps of the terms", "\(isa)",
+                 ce, ceGradient))
+    #expect(ce <= crossEntropyBound, "cross-entropy on \(isa): \(ce) ulps", sourceLocation: sourceLocation)
+    #expect(ceGradient <= crossEntropyGradientBound, "cross-entropy gradient on \(isa): \(ceGradient) ulps",
+            sourceLocation: sourceLocation)
     print(String(format: "softmax kernels on %@: softmax %.2f, log-softmax %.2f, gradient %.2f, log-softmax gradient %.2f, attention %.2f ulps",
                  "\(isa)", e.softmax, e.logSoftmax, e.gradient, e.logGradient, attention))
     #expect(e.softmax <= softmaxBound, "softmax on \(isa): \(e.softmax) ulps", sourceLocation: sourceLocation)
