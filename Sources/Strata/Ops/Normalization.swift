@@ -4,7 +4,8 @@
 /// Shapes: `N` = batch, `C` = channels, `S` = positions per channel (the product of the dims after `C`),
 /// `G` = groups, `M` = rows of a layer norm, `K` = elements each row normalises over.
 /// Layer norm over `[M, K]` is group norm with `N = M`, `C = K`, `S = 1`, `G = 1`, so both share the
-/// group kernels; batch norm normalises each channel over `N·S` strided elements and has its own.
+/// group kernels; batch norm normalises each channel over `N·S` strided elements and has its own: the C kernels
+/// of `BatchNormKernels` for Float32 (statistics, forward map, backward), Swift loops for Float64.
 ///
 /// reference (backward, over the normalised set of size B, with x̂ = (x − μ)·rstd):
 /// `dx = rstd·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂))`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
