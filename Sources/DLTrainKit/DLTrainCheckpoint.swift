@@ -79,6 +79,15 @@ public struct DLTrainCheckpoint {
         guard let classCount = Int(try string("strata.class_count")), classCount > 0 else {
             throw fail("metadata strata.class_count must be a positive integer")
         }
+        // Every dataset has one example shape and class count, which the model was built for: anything else
+        // would build a model (or a preset asked for sizes it cannot take) that its own data does not fit.
+        let kind = configuration.dataset
+        guard shape == kind.exampleShape else {
+            throw fail("metadata strata.input_shape \(shape) does not fit the dataset \(kind.rawValue), whose examples are \(kind.exampleShape)")
+        }
+        guard classCount == kind.classCount else {
+            throw fail("metadata strata.class_count \(classCount) does not fit the dataset \(kind.rawValue), which has \(kind.classCount) classes")
+        }
         return DLTrainCheckpoint(checkpoint: checkpoint, configuration: configuration, inputShape: shape, classCount: classCount)
     }
 
