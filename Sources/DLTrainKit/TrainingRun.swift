@@ -36,8 +36,8 @@ public final class TrainingRun {
     ///
     /// Takes the first `limit` examples of `train` and `test` and splits off the validation set. With a
     /// `processGroup`, every rank must call this with the same arguments; rank 0's weights are then broadcast.
-    /// - Throws: `DLTrainError.invalidSetting` for out-of-range settings, `TrainingError.invalidConfiguration` when
-    ///   no training examples are left.
+    /// - Throws: `DLTrainError.invalidSetting` for out-of-range settings (a batch whose inputs would exceed
+    ///   `MemoryBudget` included), `TrainingError.invalidConfiguration` when no training examples are left.
     public init(configuration: TrainingConfiguration, train: any Dataset, test: (any Dataset)?, model: (any Layer)? = nil,
                 processGroup: (any ProcessGroup)? = nil) throws {
         try configuration.validate()
@@ -59,6 +59,13 @@ public final class TrainingRun {
             validationSet = nil
         }
         guard trainSet.count > 0 else { throw TrainingError.invalidConfiguration("the training set is empty") }
+        let batchExamples = Swift.min(configuration.batchSize, trainSet.count)
+        do {
+            try CheckedSize.allocation(CheckedSize.multiply(batchExamples, trainSet.exampleSize, "a batch"), of: .float32,
+                                       "a batch of \(batchExamples) examples \(train.exampleShape)")
+        } catch {
+            throw DLTrainError.invalidSetting(field: "batchSize", message: "\(configuration.batchSize) is too large: \(error)")
+        }
         self.testSet = testSet
         (inputShape, classCount) = (train.exampleShape, train.classCount)
         let model = try model ?? configuration.makeModel(inputShape: inputShape, classCount: classCount)

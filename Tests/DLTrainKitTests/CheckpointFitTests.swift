@@ -24,7 +24,8 @@ import Testing
     func anInputShapeThatIsNotTheDatasetsIsRefused(model: ModelPreset, shape: [Int]) throws {
         let url = try checkpoint(model: model, inputShape: shape)
         defer { try? FileManager.default.removeItem(at: url) }
-        #expect(throws: DLTrainError.invalidCheckpoint(url, reason: "metadata strata.input_shape \(shape) does not fit the dataset mnist, whose examples are [1, 28, 28]")) {
+        let text = shape.map(String.init).joined(separator: ",")
+        #expect(throws: DLTrainError.invalidCheckpoint(url, reason: "metadata strata.input_shape = '\(text)' is not mnist's C,H,W = 1,28,28")) {
             try DLTrainCheckpoint.read(from: url)
         }
     }
@@ -32,7 +33,7 @@ import Testing
     @Test func aClassCountThatIsNotTheDatasetsIsRefused() throws {
         let url = try checkpoint(inputShape: [1, 28, 28], classCount: 3)
         defer { try? FileManager.default.removeItem(at: url) }
-        #expect(throws: DLTrainError.invalidCheckpoint(url, reason: "metadata strata.class_count 3 does not fit the dataset mnist, which has 10 classes")) {
+        #expect(throws: DLTrainError.invalidCheckpoint(url, reason: "metadata strata.class_count = '3' is not mnist's 10")) {
             try DLTrainCheckpoint.read(from: url)
         }
         let fits = try checkpoint(inputShape: [1, 28, 28])

@@ -91,6 +91,14 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         #expect(info.stderr == train.stderr)
     }
 
+    /// A batch is sized before it is allocated: 60000 MNIST images (188 MB of float32) against a budget of 150 MiB.
+    @Test func aBatchBeyondTheMemoryBudgetIsRefused() throws {
+        let result = try run(["train", "--batch-size", "60000", "--epochs", "1", "--threads", "1"], environment: ["STRATA_MEMORY_BUDGET": "150M"])
+        #expect(result.status == 1 && result.stderrLines.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("batchSize 60000 is too large: a batch of 60000 examples [1, 28, 28]: needs 179.4 MiB, more than the memory budget of 150.0 MiB"),
+                "\(result.stderr)")
+    }
+
     /// `--batch-size 255` over 256 examples, or `--limit 1`, leaves a training batch of one, which BatchNorm cannot
     /// normalise (PyTorch raises mid-epoch): refused before training, naming the batch and the remedy.
     @Test func batchNormWithATrainingBatchOfOneIsRefusedBeforeTraining() throws {
@@ -140,7 +148,8 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
                             ["train", "--resume", bad.path, "--epochs", "2"]] {
                 let result = try run(command + ["--threads", "1"])
                 #expect(result.status == 1 && result.stderrLines.count == 1, "\(command): \(result.stderr)")
-                #expect(result.stderr.contains("strata.input_shape \(shape) does not fit the dataset mnist"), "\(command): \(result.stderr)")
+                #expect(result.stderr.contains("strata.input_shape = '\(shape.map(String.init).joined(separator: ","))' is not mnist's"),
+                        "\(command): \(result.stderr)")
             }
         }
     }
