@@ -1,12 +1,12 @@
 import Strata
 
-/// A model's layers, output shapes, parameter counts and FLOPs per sample, as `dltrain info` prints them.
+/// The layer table of a model, with totals: its layers, output shapes, parameter counts and FLOPs per sample,
+/// as `dltrain info` prints them.
 ///
 /// Every shape and FLOP count is the layers' own shape rule's (`ShapeInferring`): FLOPs are `2 ×` the
 /// multiply-adds of the matrix products, convolutions and recurrences, the convention of `reference_torch.py`;
 /// element-wise ops, normalisation, pooling and bias additions count 0. Shapes are full shapes for a batch of
 /// one, `[1, …]`.
-/// The layer table of a model, with totals.
 ///
 /// `Sequential` and `GraphModel` are walked child by child, each child's rule given the previous output, so
 /// every row has its output shape and the FLOP total is known. Any other module is listed by its direct
