@@ -91,6 +91,23 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         #expect(info.stderr == train.stderr)
     }
 
+    /// Pooling windows near Int.max that the shape rule accepts (padding at most half the kernel) train, in
+    /// `train` as `info` describes them, instead of trapping in the pooling kernel.
+    @Test func poolingWindowsNearIntMaxTrain() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for op in ["maxpool2d", "avgpool2d"] {
+            let spec = try write("""
+                {"nodes": [{"op": "\(op)", "kernel_size": 1099511627776, "padding": 549755813888, "stride": 1},
+                           {"op": "flatten"}, {"op": "linear", "in_features": 841, "out_features": 10}]}
+                """, "\(op).json", in: directory)
+            let info = try run(["info", "--model-file", spec])
+            #expect(info.status == 0 && info.stdout.contains("[1, 1, 29, 29]"), "\(info.stderr)")
+            let train = try run(["train", "--model-file", spec, "--limit", "64", "--epochs", "1", "--threads", "1", "--log-every", "0"])
+            #expect(train.status == 0 && train.stdout.contains("epoch 1/1:"), "\(op): \(train.stderr)")
+        }
+    }
+
     /// A batch is sized before it is allocated: 60000 MNIST images (188 MB of float32) against a budget of 150 MiB.
     @Test func aBatchBeyondTheMemoryBudgetIsRefused() throws {
         let result = try run(["train", "--batch-size", "60000", "--epochs", "1", "--threads", "1"], environment: ["STRATA_MEMORY_BUDGET": "150M"])
