@@ -108,12 +108,22 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         }
     }
 
-    /// A batch is sized before it is allocated: 60000 MNIST images (188 MB of float32) against a budget of 150 MiB.
+    /// A batch is sized before it is allocated, its inputs and every layer's output: 60000 MNIST images through the
+    /// mlp (784 + 784 + 4·512 + 10 values each, 679 MB of float32) against a budget of 600 MiB, and a spec whose
+    /// one sample fits the budget (an adaptive pooling to 4000×4000, 64 MB) but whose batch of 64 (4 GB) does not.
     @Test func aBatchBeyondTheMemoryBudgetIsRefused() throws {
-        let result = try run(["train", "--batch-size", "60000", "--epochs", "1", "--threads", "1"], environment: ["STRATA_MEMORY_BUDGET": "150M"])
+        let result = try run(["train", "--batch-size", "60000", "--epochs", "1", "--threads", "1"], environment: ["STRATA_MEMORY_BUDGET": "600M"])
         #expect(result.status == 1 && result.stderrLines.count == 1, "\(result.stderr)")
-        #expect(result.stderr.contains("batchSize 60000 is too large: a batch of 60000 examples [1, 28, 28]: needs 179.4 MiB, more than the memory budget of 150.0 MiB"),
+        #expect(result.stderr.contains("batchSize 60000 is too large: a batch of 60000 examples [1, 28, 28] with its layers' outputs (3626 values per example): needs 829.9 MiB, more than the memory budget of 600.0 MiB"),
                 "\(result.stderr)")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try write("""
+            {"nodes": [{"op": "adaptiveavgpool2d", "output_size": 4000}, {"op": "conv2d", "in_channels": 1, "out_channels": 1, "kernel_size": 1},
+                       {"op": "adaptiveavgpool2d", "output_size": [1, 10]}, {"op": "flatten"}]}
+            """, "wide.json", in: directory)
+        let wide = try run(["train", "--model-file", spec, "--epochs", "1", "--threads", "1", "--limit", "640"], environment: ["STRATA_MEMORY_BUDGET": "1G"])
+        #expect(wide.status == 1 && wide.stderr.contains("batchSize 64 is too large: a batch of 64 examples"), "\(wide.stderr)")
     }
 
     /// `--batch-size 255` over 256 examples, or `--limit 1`, leaves a training batch of one, which BatchNorm cannot
