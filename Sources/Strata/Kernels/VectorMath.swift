@@ -1,7 +1,7 @@
-/// Float32 `exp` as a branch-free polynomial, on one value and on four lanes (SSE), for the Swift loops
-/// not yet moved to `CStrataKernels`: the recurrent gates, the softmax rows, layer norm and 2×2 max pooling.
-/// glibc's scalar `expf` calls were a sixth of an LSTM step (`perf` on `dlbench`). The elementwise maps run
-/// at the CPU's full width in C instead (`ElementwiseKernels`, Sources/CStrataKernels/simd/vecmath.h).
+/// Float32 `exp` as a branch-free polynomial on four lanes (SSE), for the Swift loops not yet moved to
+/// `CStrataKernels`: the softmax rows, layer norm and 2×2 max pooling. The elementwise maps and the recurrent
+/// gates run at the CPU's full width in C instead (`ElementwiseKernels`, `RecurrentKernels`,
+/// Sources/CStrataKernels/simd/vecmath.h).
 
 typealias Float4 = SIMD4<Float>
 
@@ -13,28 +13,9 @@ typealias Float4 = SIMD4<Float>
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float4.self)
 }
 
-/// `eˣ` for Float32 with Cephes' `expf` polynomial (relative error ≈ 1 ulp on [−87, 88]):
+/// `eˣ` for Float32 on four lanes with Cephes' `expf` polynomial (relative error ≈ 1 ulp on [−87, 88]):
 /// `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, `eʳ` by a degree-6 polynomial, `2ⁿ` written into the exponent bits.
-/// Inputs are clamped to [−87.3, 88.3], so the result is never 0 or ∞ (enough for σ and tanh).
-@inline(__always) func floatExp(_ x: Float) -> Float {
-    let x = Swift.min(Swift.max(x, -87.3), 88.3)
-    // n = round(x / ln 2) by the 1.5·2²³ trick: the sum's low mantissa bits hold n.
-    let shifted = x * 1.442_695_04 + 12_582_912
-    let n = shifted - 12_582_912
-    let r = (x - n * 0.693_359_375) + n * 2.121_944_4e-4
-    let r2 = r * r
-    var p: Float = 1.987_569_15e-4
-    p = p * r + 1.398_199_95e-3
-    p = p * r + 8.333_451_9e-3
-    p = p * r + 4.166_579_59e-2
-    p = p * r + 1.666_666_55e-1
-    p = p * r + 5.000_000_1e-1
-    let y = p * r2 + r + 1
-    let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
-    return y * scale
-}
-
-/// `floatExp` on four lanes.
+/// Inputs are clamped to [−87.3, 88.3], so the result is never 0 or ∞.
 @inline(__always) func exp4(_ x: Float4) -> Float4 {
     let low = Float4(repeating: -87.3), high = Float4(repeating: 88.3)
     let x = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
