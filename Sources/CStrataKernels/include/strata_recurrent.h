@@ -18,13 +18,18 @@ extern "C" {
 
 /// The operands of one direction of one layer's forward run over a sequence.
 typedef struct StrataRecurrentForward {
-    ptrdiff_t steps, batch, hidden;  ///< T, B, H
+    ptrdiff_t steps, batch, features, hidden;  ///< T, B, I, H
     int reverse;                     ///< nonzero: the steps run from t = T − 1 down to 0
-    const float *weight;             ///< W_hhᵀ as the [H, G] right operand, packed by `pack` (row stride 1, column stride H)
-    /// [T, B, G] in: the input side x·W_ihᵀ + b_ih, plus b_hh for RNN and LSTM. RNN and LSTM add h·W_hhᵀ in
-    /// place; LSTM then replaces the sums with the activated gates i, f, g, o (what backward needs).
-    float *pre;
+    const float *input;              ///< x [T, B, I]
+    const float *weight_ih;          ///< W_ihᵀ as the [I, G] right operand, packed by `pack` (row stride 1, column stride I)
+    const float *weight_hh;          ///< W_hhᵀ as the [H, G] right operand, packed by `pack` (row stride 1, column stride H)
+    const float *bias;               ///< [G] b_ih + b_hh (GRU: b_ih), or NULL for none
     const float *bias_hh;            ///< GRU: b_hh [G], or NULL for none; unused otherwise
+    /// The pre-activations of step t at `pre + t·pre_step`, [B, G] each: `pre_step` B·G keeps every step, 0
+    /// reuses one [B, G]. LSTM replaces them with the activated gates i, f, g, o (what backward needs);
+    /// GRU's are the input side x·W_ihᵀ + b_ih only.
+    float *pre;
+    ptrdiff_t pre_step;
     const float *h0;                 ///< [B, H]
     const float *c0;                 ///< LSTM: [B, H]
     float *h;                        ///< [T, B, H] out: the hidden state of every step
@@ -58,10 +63,12 @@ typedef struct StrataRecurrentBackward {
 typedef void (*strata_recurrent_pack)(const float *b, ptrdiff_t row_stride, ptrdiff_t col_stride, ptrdiff_t k,
                                       ptrdiff_t n, float *packed);
 
-/// `c[m, n] = cin + a[m, k]·b` with `b` packed by `pack`. Rows of `a`, `cin` and `c` are `lda`, `ldcin` and
-/// `ldc` apart; `ldcin` 0 adds the same row (a bias) to every row, and `cin` NULL adds nothing. `cin` may be `c`.
-typedef void (*strata_recurrent_product)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                                         const float *packed, const float *cin, ptrdiff_t ldcin, float *c,
+/// `c[m, n] = cin + a[m, k]·b + a2[m, k2]·b2` with `b` and `b2` packed by `pack` (`k2` 0: no second term;
+/// `a2` and `packed2` are then unused). Rows of `cin`, `a`, `a2` and `c` are `ldcin`, `lda`, `lda2` and `ldc`
+/// apart; `ldcin` 0 adds the same row (a bias) to every row, and `cin` NULL adds nothing. `cin` may be `c`.
+typedef void (*strata_recurrent_product)(ptrdiff_t m, ptrdiff_t n, const float *cin, ptrdiff_t ldcin, ptrdiff_t k,
+                                         const float *a, ptrdiff_t lda, const float *packed, ptrdiff_t k2,
+                                         const float *a2, ptrdiff_t lda2, const float *packed2, float *c,
                                          ptrdiff_t ldc);
 
 /// Runs rows [row_begin, row_end) of the batch through every step.

@@ -45,11 +45,12 @@ struct RecurrentKernels: Equatable {
         table.pack(b, rowStride, columnStride, k, n, packed)
     }
 
-    /// `c[m, n] = cin + a[m, k]·b`, `b` packed by `pack`: rows `lda`, `ldcin`, `ldc` apart (`ldcin` 0 repeats one
-    /// row; `cin` nil adds nothing; `cin` may be `c`).
-    func product(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
-                 cin: UnsafePointer<Float>?, ldcin: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        table.product(m, n, k, a, lda, packed, cin, ldcin, c, ldc)
+    /// `c[m, n] = cin + a[m, k]·b + a2[m, k2]·b2`, `b` and `b2` packed by `pack` (`k2` 0: no second term). Rows
+    /// are `ldcin`, `lda`, `lda2`, `ldc` apart (`ldcin` 0 repeats one row; `cin` nil adds nothing; `cin` may be `c`).
+    func product(m: Int, n: Int, cin: UnsafePointer<Float>?, ldcin: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                 packed: UnsafePointer<Float>, k2: Int = 0, a2: UnsafePointer<Float>? = nil, lda2: Int = 0,
+                 packed2: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        table.product(m, n, cin, ldcin, k, a, lda, packed, k2, a2, lda2, packed2, c, ldc)
     }
 
     /// How many row ranges to split a batch into: one per thread, as long as each range has at least four
@@ -61,19 +62,29 @@ struct RecurrentKernels: Equatable {
         return max(1, min(threads, batch / 4, byWork >= Double(threads) ? threads : Int(byWork)))
     }
 
+    /// Floats `forward` packs W_ih and W_hh into: `packedCount(k: I, n: G) + packedCount(k: H, n: G)`.
+    func forwardPackedCount(_ kernel: RecurrentKernel, features: Int, hidden: Int) -> Int {
+        let g = kernel.gateCount * hidden
+        return packedCount(k: features, n: g) + packedCount(k: hidden, n: g)
+    }
+
     /// Runs `kernel`'s forward over a sequence (operands as `StrataRecurrentForward`), rows split into `chunks`
-    /// concurrent ranges. `weight` is W_hh `[G, H]` as stored; it is packed here into `packed`
-    /// (`packedCount(k: H, n: G)` floats).
-    func forward(_ kernel: RecurrentKernel, steps: Int, batch: Int, hidden: Int, reverse: Bool,
-                 weight: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>, pre: UnsafeMutablePointer<Float>,
-                 biasHH: UnsafePointer<Float>?, h0: UnsafePointer<Float>, c0: UnsafePointer<Float>?,
+    /// concurrent ranges. `weightIH [G, I]` and `weightHH [G, H]` are the weights as stored; they are packed
+    /// here into `packed` (`forwardPackedCount` floats).
+    func forward(_ kernel: RecurrentKernel, steps: Int, batch: Int, features: Int, hidden: Int, reverse: Bool,
+                 input: UnsafePointer<Float>, weightIH: UnsafePointer<Float>, weightHH: UnsafePointer<Float>,
+                 bias: UnsafePointer<Float>?, biasHH: UnsafePointer<Float>?, packed: UnsafeMutablePointer<Float>,
+                 pre: UnsafeMutablePointer<Float>, preStep: Int, h0: UnsafePointer<Float>, c0: UnsafePointer<Float>?,
                  h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?, cellStep: Int,
                  saved: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>?, chunks: Int) {
         let g = kernel.gateCount * hidden
-        pack(weight, rowStride: 1, columnStride: hidden, k: hidden, n: g, into: packed)  // W_hhᵀ [H, G]
+        let packedHH = packed + packedCount(k: features, n: g)
+        pack(weightIH, rowStride: 1, columnStride: features, k: features, n: g, into: packed)  // W_ihᵀ [I, G]
+        pack(weightHH, rowStride: 1, columnStride: hidden, k: hidden, n: g, into: packedHH)    // W_hhᵀ [H, G]
         let args = StrataRecurrentForward(
-            steps: steps, batch: batch, hidden: hidden, reverse: reverse ? 1 : 0, weight: packed, pre: pre,
-            bias_hh: biasHH, h0: h0, c0: c0, h: h, c: c, c_step: cellStep, saved: saved, scratch: scratch)
+            steps: steps, batch: batch, features: features, hidden: hidden, reverse: reverse ? 1 : 0, input: input,
+            weight_ih: packed, weight_hh: packedHH, bias: bias, bias_hh: biasHH, pre: pre, pre_step: preStep,
+            h0: h0, c0: c0, h: h, c: c, c_step: cellStep, saved: saved, scratch: scratch)
         let run: strata_recurrent_forward? = switch kernel {
         case .rnnTanh: table.rnn_tanh_forward
         case .lstm: table.lstm_forward

@@ -66,48 +66,52 @@ extension Tensor {
 
         // Packed result: outputs [T, B, H], then the final cell state [B, H] for LSTM.
         let packed = Tensor(uninitialized: [steps + (cell == .lstm ? 1 : 0), batch, hiddenSize], dtype: input.dtype)
-        // The input projection of every step, [T, B, G]: x·W_ihᵀ plus b_ih (and b_hh where it is not gated).
-        // The steps add h·W_hhᵀ to it in place, and LSTM replaces the sums with the activated gates.
-        let projection = Tensor(uninitialized: [steps, batch, g], dtype: input.dtype)
-        // Saved for backward: LSTM's activated gates (the projection itself), GRU's r, z, n and W_hn·h + b_hn
-        // [T, B, 4H], LSTM's cell states [T, B, H]. RNN needs only its outputs.
+        // Saved for backward: LSTM's activated gates [T, B, 4H] and cell states [T, B, H], GRU's r, z, n and
+        // W_hn·h + b_hn [T, B, 4H]; RNN needs only its outputs. Float32 keeps them only when the op is recorded.
         let gates: Tensor?, cells: Tensor?
-        switch (cell, input.dtype, recording) {
-        case (.rnnTanh, _, _): (gates, cells) = (nil, nil)
-        case (.lstm, .float32, false): (gates, cells) = (projection, nil)
-        case (.lstm, _, _): (gates, cells) = (projection, Tensor(uninitialized: [steps, batch, hiddenSize], dtype: input.dtype))
-        case (.gru, .float32, false): (gates, cells) = (nil, nil)
-        case (.gru, _, _): (gates, cells) = (Tensor(uninitialized: [steps, batch, 4 * hiddenSize], dtype: input.dtype), nil)
-        }
-
-        func project<T: FloatElement>(_: T.Type) {
-            let xp = projection.pointer(T.self)
-            fillRows(xp, rows: rows, width: g, first: bih?.pointer(T.self), second: cell == .gru ? nil : bhh?.pointer(T.self))
-            T.gemm(transposeA: false, transposeB: true, m: rows, n: g, k: features, alpha: 1, a: x.pointer(T.self), lda: features,
-                   b: wih.pointer(T.self), ldb: features, beta: 1, c: xp, ldc: g)
-        }
         switch input.dtype {
         case .float32:
-            project(Float.self)
-            let weight = Tensor(uninitialized: [kernels.packedCount(k: hiddenSize, n: g)], dtype: .float32)
+            // The pre-activations: of every step when they become LSTM's saved gates, else of one step, reused.
+            let pre = Tensor(uninitialized: recording && cell == .lstm ? [steps, batch, g] : [batch, g], dtype: .float32)
+            switch (cell, recording) {
+            case (.lstm, true): (gates, cells) = (pre, Tensor(uninitialized: [steps, batch, hiddenSize], dtype: .float32))
+            case (.gru, true): (gates, cells) = (Tensor(uninitialized: [steps, batch, 4 * hiddenSize], dtype: .float32), nil)
+            default: (gates, cells) = (nil, nil)
+            }
+            // The bias added to the input side: b_ih + b_hh, or b_ih alone for GRU (whose b_hh is gated).
+            let bias = cell == .gru ? bih : bih.map { b in bhh.map { b + $0 } ?? b } ?? bhh
+            let weights = Tensor(uninitialized: [kernels.forwardPackedCount(cell.kernel, features: features, hidden: hiddenSize)],
+                                 dtype: .float32)
             let scratch = cell == .gru ? Tensor(uninitialized: [batch, g], dtype: .float32) : nil
             let out = packed.pointer(Float.self)
             // Inference keeps one cell state, updated in place where the final one goes.
             let c = cell == .lstm ? (cells?.pointer(Float.self) ?? out + steps * stateSize) : nil
-            kernels.forward(cell.kernel, steps: steps, batch: batch, hidden: hiddenSize, reverse: reverse,
-                            weight: whh.pointer(Float.self), packed: weight.pointer(Float.self),
-                            pre: projection.pointer(Float.self), biasHH: cell == .gru ? bhh?.pointer(Float.self) : nil,
-                            h0: hStart.pointer(Float.self), c0: cStart?.pointer(Float.self), h: out, c: c,
-                            cellStep: cells == nil ? 0 : stateSize, saved: cell == .gru ? gates?.pointer(Float.self) : nil,
-                            scratch: scratch?.pointer(Float.self),
+            kernels.forward(cell.kernel, steps: steps, batch: batch, features: features, hidden: hiddenSize, reverse: reverse,
+                            input: x.pointer(Float.self), weightIH: wih.pointer(Float.self), weightHH: whh.pointer(Float.self),
+                            bias: bias?.pointer(Float.self), biasHH: cell == .gru ? bhh?.pointer(Float.self) : nil,
+                            packed: weights.pointer(Float.self), pre: pre.pointer(Float.self),
+                            preStep: pre.rank == 3 ? batch * g : 0, h0: hStart.pointer(Float.self),
+                            c0: cStart?.pointer(Float.self), h: out, c: c, cellStep: cells == nil ? 0 : stateSize,
+                            saved: cell == .gru ? gates?.pointer(Float.self) : nil, scratch: scratch?.pointer(Float.self),
                             chunks: RecurrentKernels.chunks(cell.kernel, batch: batch, steps: steps, hidden: hiddenSize))
             if let cells {
                 (out + steps * stateSize).update(from: cells.pointer(Float.self) + (reverse ? 0 : steps - 1) * stateSize,
                                                  count: stateSize)
             }
-            withExtendedLifetime((weight, scratch)) {}
+            withExtendedLifetime((pre, bias, weights, scratch)) {}
         case .float64:
-            project(Double.self)
+            // The input projection of every step, [T, B, G]: x·W_ihᵀ plus b_ih (and b_hh where it is not gated).
+            // The steps add h·W_hhᵀ to it in place, and LSTM replaces the sums with the activated gates.
+            let projection = Tensor(uninitialized: [steps, batch, g], dtype: .float64)
+            let xp = projection.pointer(Double.self)
+            fillRows(xp, rows: rows, width: g, first: bih?.pointer(Double.self), second: cell == .gru ? nil : bhh?.pointer(Double.self))
+            Double.gemm(transposeA: false, transposeB: true, m: rows, n: g, k: features, alpha: 1, a: x.pointer(Double.self),
+                        lda: features, b: wih.pointer(Double.self), ldb: features, beta: 1, c: xp, ldc: g)
+            switch cell {
+            case .rnnTanh: (gates, cells) = (nil, nil)
+            case .lstm: (gates, cells) = (projection, Tensor(uninitialized: [steps, batch, hiddenSize], dtype: .float64))
+            case .gru: (gates, cells) = (Tensor(uninitialized: [steps, batch, 4 * hiddenSize], dtype: .float64), nil)
+            }
             referenceForward(Double.self, cell, steps: steps, batch: batch, hidden: hiddenSize, reverse: reverse,
                              projection: projection, weightHH: whh, biasHH: bhh, h0: hStart, c0: cStart, packed: packed,
                              gates: gates, cells: cells)
@@ -147,8 +151,10 @@ extension Tensor {
             if cell == .lstm { grads.append(dc0) }
             grads.append(dGxRows.transposed().matmul(x.reshaped([rows, features])))                // dW_ih = dGxᵀ · X    [G, I]
             grads.append(hiddenWeightGradient(dGh: dGh, outputs: packed, h0: hStart, steps: steps, reverse: reverse))
-            if biasIH != nil { grads.append(dGxRows.sum(dim: 0)) }
-            if biasHH != nil { grads.append(dGhRows.sum(dim: 0)) }
+            // db_ih = Σ dGx, db_hh = Σ dGh over the rows: the same sum unless GRU (a copy: each bias owns its gradient).
+            let dbIH = biasIH != nil ? dGxRows.sum(dim: 0) : nil
+            if let dbIH { grads.append(dbIH) }
+            if biasHH != nil { grads.append(cell == .gru || dbIH == nil ? dGhRows.sum(dim: 0) : dbIH!.clone()) }
             return grads
         }
         let outputs = result.slice(0, 0..<steps)
