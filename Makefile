@@ -16,17 +16,27 @@ setup:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-# Each system library is imported by exactly one file: OpenBLAS by the kernel layer's BLAS wrapper,
-# zlib by the data layer's gzip reader. The C kernels (CStrataKernels) are imported only by the kernel layer.
+# Docs/Architecture.md's layer table, enforced where the compiler cannot (the layers share the Strata target):
+# no folder of Sources/Strata names a type of a layer it does not depend on (Scripts/check-layers.sh), and the
+# check itself is run first on two fixtures, one clean and one with an upward use of each kind, so it cannot pass
+# by checking nothing. Each system library is imported by exactly one file: OpenBLAS by the kernel layer's BLAS
+# wrapper, zlib by the data layer's gzip reader. The C kernels (CStrataKernels) are imported only by the kernel layer.
+LAYER_FIXTURES := Scripts/check-layers-fixtures
 check-layers:
+	@Scripts/check-layers.sh $(LAYER_FIXTURES)/clean > /dev/null || { echo "check-layers: the clean fixture fails"; exit 1; }
+	@out=$$(Scripts/check-layers.sh $(LAYER_FIXTURES)/upward) && { echo "check-layers: the upward fixture passed"; exit 1; }; \
+	for expected in "Kernels uses Tensor" "IO uses Module" "Loose.swift is not in a layer folder"; do \
+	  echo "$$out" | grep -q "$$expected" || { echo "check-layers: the upward fixture did not report '$$expected'"; exit 1; }; \
+	done
+	@Scripts/check-layers.sh Sources/Strata
 	@bad=$$(grep -rln --include='*.swift' '^import COpenBLAS' Sources Tests | grep -v '^Sources/Strata/Kernels/BLAS.swift$$' || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: COpenBLAS imported outside Kernels/BLAS.swift: $$bad"; exit 1; fi
 	@bad=$$(grep -rln --include='*.swift' '^import CZlib' Sources Tests | grep -v '^Sources/Strata/Data/Gzip.swift$$' || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: CZlib imported outside Data/Gzip.swift: $$bad"; exit 1; fi
 	@bad=$$(grep -rln --include='*.swift' '^import CStrataKernels' Sources Tests | grep -v '^Sources/Strata/Kernels/[^/]*\.swift$$' || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: CStrataKernels imported outside Sources/Strata/Kernels: $$bad"; exit 1; fi
-	@# Optimised builds drop precondition's message; the library uses require(_:_:), which always prints it.
-	@bad=$$(grep -rln --include='*.swift' -E '\bprecondition(Failure)?\(' Sources/Strata || true); \
+	@# Optimised builds drop precondition's message; the libraries use require(_:_:) or fatalError, which always print it.
+	@bad=$$(grep -rln --include='*.swift' -E '\bprecondition(Failure)?\(' Sources/Strata Sources/StrataTraining || true); \
 	if [ -n "$$bad" ]; then echo "check-layers: use require(_:_:) or fatalError instead of precondition in: $$bad"; exit 1; fi
 
 build: setup check-layers

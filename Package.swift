@@ -1,14 +1,23 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
+// 6.1 for package traits: a package that depends only on the libraries turns the default trait off
+// (`.package(url: …, traits: [])`) and then resolves and fetches swift-numerics alone.
 import PackageDescription
 
 let package = Package(
     name: "Strata",
     products: [
+        // Tensors, autograd, ops, layers, optimizers, checkpoints, data: the core.
         .library(name: "Strata", targets: ["Strata"]),
+        // A training loop for any model: metrics, callbacks, gradient accumulation, exact resume, data-parallel runs.
+        .library(name: "StrataTraining", targets: ["StrataTraining"]),
         // Data-parallel training over Open MPI; only users of this product need Open MPI installed.
         .library(name: "StrataDistributed", targets: ["StrataDistributed"]),
         .executable(name: "dltrain", targets: ["dltrain"]),
         .executable(name: "dlbench", targets: ["dlbench"]),
+    ],
+    traits: [
+        .trait(name: "Executables", description: "dltrain and dlbench, whose argument parsing needs swift-argument-parser"),
+        .default(enabledTraits: ["Executables"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -48,15 +57,21 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
+        .target(name: "StrataTraining", dependencies: ["Strata"]),
         // Strata's ProcessGroup over MPI_COMM_WORLD.
         .target(name: "StrataDistributed", dependencies: ["Strata", "CMPI"]),
-        // The command-line trainer: a thin layer over Sources/Strata/Training (data-parallel under mpirun).
+        // What only dltrain needs: presets, its configuration and checkpoints, the JSON model spec, model
+        // summaries, PGM/PPM reading, terminal progress. A library target (not a product) so tests reach it.
+        .target(name: "DLTrainKit", dependencies: ["Strata", "StrataTraining"]),
+        // The command-line trainer: argument parsing over DLTrainKit (data-parallel under mpirun).
         .executableTarget(
             name: "dltrain",
             dependencies: [
+                "DLTrainKit",
                 "Strata",
                 "StrataDistributed",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "StrataTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Executables"])),
             ]
         ),
         // The benchmark harness: the standard workloads of shared/bench/WORKLOADS.md, one JSON line each.
@@ -65,15 +80,21 @@ let package = Package(
             dependencies: [
                 "Strata",
                 "StrataDistributed",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Executables"])),
             ]
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata"]),
+        // Expectation helpers (closeness, gradcheck, random inputs) shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["Strata"], path: "Tests/TestSupport"),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "TestSupport"]),
+        .testTarget(name: "StrataTrainingTests", dependencies: ["Strata", "StrataTraining", "TestSupport"]),
+        // DLTrainKitTests/Fixtures: checkpoints written by dltrain before the training loop moved to StrataTraining.
+        .testTarget(name: "DLTrainKitTests", dependencies: ["DLTrainKit", "Strata", "StrataTraining", "TestSupport"],
+                    exclude: ["Fixtures"]),
         // Runs the built `dltrain` binary as a process (`swift test` builds every product first).
         // pytorch_interop.py moves checkpoints to and from PyTorch (run by the tests when torch is installed).
-        .testTarget(name: "DLTrainTests", dependencies: ["Strata"], exclude: ["pytorch_interop.py"]),
+        .testTarget(name: "DLTrainTests", dependencies: ["DLTrainKit", "Strata", "StrataTraining"], exclude: ["pytorch_interop.py"]),
         // A test fixture, not a product: DLTrainTests runs it under `mpirun -np 2` to check the collectives.
-        .executableTarget(name: "DistributedHarness", dependencies: ["Strata", "StrataDistributed"],
+        .executableTarget(name: "DistributedHarness", dependencies: ["DLTrainKit", "Strata", "StrataDistributed", "StrataTraining"],
                           path: "Tests/DistributedHarness"),
     ]
 )

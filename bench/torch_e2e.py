@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch's side of `make bench-e2e`: one `dltrain train --model cnn|lstm` run, rewritten in PyTorch.
 
-The recipe is dltrain's defaults for the preset (Sources/dltrain/DLTrain.swift, Training/Configuration.swift,
-Training/Presets.swift, Training/Trainer.swift), read from the source:
+The recipe is dltrain's defaults for the preset (Sources/dltrain/DLTrain.swift, Sources/DLTrainKit/Configuration.swift,
+Sources/DLTrainKit/Presets.swift, Sources/StrataTraining/Trainer.swift), read from the source:
 - data: the embedded MNIST IDX files (Data/mnist, gzipped; raw files are read too, told apart by the gzip
   magic bytes as Strata does), pixels / 255, then normalised per batch with mean 0.1307 and std 0.3081;
   all 60,000 training images, batches of 64 in a fresh random order each epoch, the last batch short (32);

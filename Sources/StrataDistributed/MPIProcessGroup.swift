@@ -24,8 +24,11 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable {
 ///
 /// ```swift
 /// let group = MPIProcessGroup.isLaunchedByMPI ? try MPIProcessGroup.start() : nil
-/// let trainer = try Trainer(configuration: configuration, processGroup: group)
-/// _ = try trainer.fit()
+/// let shard = group.map { DataShard(index: $0.rank, count: $0.size) } ?? .whole
+/// let trainer = try Trainer(model: model, loss: loss, optimizer: optimizer,
+///                           train: DataLoader(data, batchSize: 64, shuffle: true, shard: shard), epochs: 3,
+///                           processGroup: group)
+/// try trainer.fit()
 /// group?.finish()
 /// ```
 ///

@@ -1,43 +1,14 @@
 import Foundation
-
-/// One JSON value of a report line.
-enum JSONValue {
-    case int(Int)
-    case double(Double)
-    case string(String)
-
-    /// As Python's `json.dumps` writes it: shortest round-trip digits, `.0` on whole doubles.
-    var encoded: String {
-        switch self {
-        case .int(let v): return String(v)
-        case .double(let v): return v.isFinite ? String(describing: v) : "null"
-        case .string(let s):
-            var out = "\""
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-                }
-            }
-            return out + "\""
-        }
-    }
-}
+import Strata
 
 /// An ordered JSON object: one line of dlbench's output.
 struct Record {
-    var fields: [(String, JSONValue)] = []
+    var fields: [(key: String, value: JSONValue)] = []
 
     mutating func append(_ key: String, _ value: JSONValue) { fields.append((key, value)) }
 
     /// `{"key": value, …}` on one line, with `json.dumps`'s `", "` and `": "` separators.
-    var line: String {
-        "{" + fields.map { "\(JSONValue.string($0.0).encoded): \($0.1.encoded)" }.joined(separator: ", ") + "}"
-    }
+    var line: String { JSONValue.object(fields).serialized(itemSeparator: ", ", keySeparator: ": ") }
 }
 
 /// `x` rounded to `digits` decimals, as Python's `round(x, digits)` (up to ties).

@@ -1,10 +1,13 @@
 import ArgumentParser
 import Foundation
+import DLTrainKit
 import Strata
 import StrataDistributed
+import StrataTraining
 
-// `dltrain`: a thin command-line layer over Sources/Strata/Training. Parsing and validation live here; every
-// piece of training, checkpointing and evaluation logic lives in the library.
+// `dltrain`: a thin command-line layer over DLTrainKit and StrataTraining. Parsing lives here; the values'
+// validation and defaults live in `TrainingConfiguration`, and every piece of training, checkpointing and
+// evaluation logic in the libraries.
 
 extension DatasetKind: ExpressibleByArgument {}
 extension ModelPreset: ExpressibleByArgument {}
@@ -85,62 +88,105 @@ struct Train: ParsableCommand {
             stopped: the model, dataset and hyperparameters come from the checkpoint (only --epochs, --data, \
             --checkpoint, --metrics, --log-every and --threads apply).
 
+            An optimizer setting not given is the model preset's recipe (\(Train.recipes)), else the optimizer's \
+            own default, which is PyTorch's (\(Train.libraryDefaults)).
+
             Under mpirun (mpirun -np N dltrain train …) the run is data-parallel: each rank trains on its shard of \
             every epoch with --batch-size examples per step (a global batch of N × --batch-size), gradients are \
             averaged, and rank 0 alone prints, writes checkpoints, metrics and plots (Docs/Distributed.md).
             """)
 
-    @Option(help: "The dataset.")
-    var dataset: DatasetKind = .mnist
+    private static let defaults = TrainingConfiguration()
+
+    /// `mlp: sgd lr 0.05 momentum 0.9; …`, from `ModelPreset.recipe`.
+    static var recipes: String {
+        ModelPreset.allCases.map { preset in
+            let r = preset.recipe
+            let settings = [r.learningRate.map { "lr \($0)" }, r.momentum.map { "momentum \($0)" }, r.weightDecay.map { "weight decay \($0)" }]
+            return "\(preset.rawValue): \(([r.optimizer.rawValue] + settings.compactMap { $0 }).joined(separator: " "))"
+        }.joined(separator: "; ")
+    }
+
+    /// `sgd lr 0.001 momentum 0.0 weight decay 0.0; …`, read from the optimizers themselves.
+    static var libraryDefaults: String {
+        let optimizers: [(OptimizerKind, Optimizer)] = [(.sgd, SGD([])), (.adam, Adam([])), (.adamw, AdamW([]))]
+        return optimizers.map { kind, o in
+            var text = "\(kind.rawValue) lr \(o.learningRate)"
+            if let sgd = o as? SGD { text += " momentum \(sgd.momentum)" }
+            return text + " weight decay \(o.groups[0].weightDecay)"
+        }.joined(separator: "; ")
+    }
+
+    @Option(help: "The dataset (default: \(defaults.dataset.rawValue)).")
+    var dataset: DatasetKind?
     @Option(help: ArgumentHelp("Dataset directory (default for mnist: the embedded copy).", valueName: "DIR"))
     var data: String?
-    @Option(help: "The model preset (PyTorch-compatible state-dict names).")
-    var model: ModelPreset = .mlp
+    @Option(help: "The model preset, with PyTorch-compatible state-dict names (default: \(defaults.model.rawValue)).")
+    var model: ModelPreset?
     @Option(help: ArgumentHelp("A model described as a JSON graph of layers (Docs/ModelSpec.md); replaces --model.", valueName: "PATH"))
     var modelFile: String?
-    @Option(help: "Epochs to train (default: 3).")
+    @Option(help: "Epochs to train (default: \(defaults.epochs)).")
     var epochs: Int?
-    @Option(help: "Examples per batch (per rank under mpirun).")
-    var batchSize: Int = 64
-    @Option(help: "The optimizer (default: sgd for mlp/cnn/cifar, adam for lstm/gru, adamw for transformer).")
+    @Option(help: "Examples per batch, per rank under mpirun (default: \(defaults.batchSize)).")
+    var batchSize: Int?
+    @Option(help: "The optimizer (default: the preset's: sgd for mlp/cnn/cifar, adam for lstm/gru, adamw for transformer).")
     var optimizer: OptimizerKind?
-    @Option(help: "Learning rate (default: 0.05 for sgd, 0.001 for adam/adamw).")
+    @Option(help: "Learning rate (default: the preset's recipe, else the optimizer's).")
     var lr: Double?
-    @Option(help: "SGD momentum.")
-    var momentum: Double = 0.9
-    @Option(help: "Weight decay (L2 for sgd/adam, decoupled for adamw; adamw defaults to 0.01).")
+    @Option(help: "SGD momentum (default: the preset's recipe, else SGD's).")
+    var momentum: Double?
+    @Option(help: "Weight decay: L2 for sgd/adam, decoupled for adamw (default: the preset's recipe, else the optimizer's).")
     var weightDecay: Double?
-    @Option(help: "The learning-rate schedule, stepped per batch.")
-    var schedule: ScheduleKind = .cosine
-    @Option(help: "Fraction of the training split held out for validation after each epoch.")
-    var valSplit: Double = 0
-    @Option(help: "Random seed (weights, shuffling, augmentation, dropout, validation split).")
-    var seed: UInt64 = 1
+    @Option(help: "The learning-rate schedule, stepped per batch (default: \(defaults.schedule.rawValue)).")
+    var schedule: ScheduleKind?
+    @Option(help: "Fraction of the training split held out for validation after each epoch (default: \(defaults.validationSplit)).")
+    var valSplit: Double?
+    @Option(help: "Random seed: weights, shuffling, augmentation, dropout, validation split (default: \(defaults.seed)).")
+    var seed: UInt64?
     @Option(help: ArgumentHelp("Write a checkpoint here after every epoch.", valueName: "PATH"))
     var checkpoint: String?
     @Option(help: ArgumentHelp("Resume the run saved in this checkpoint.", valueName: "PATH"))
     var resume: String?
     @Option(help: ArgumentHelp("Write metrics rows to PATH (.csv for CSV, .jsonl for JSON Lines).", valueName: "PATH"))
     var metrics: String?
-    @Option(help: "A progress line and a metrics row every N steps (0: per epoch only).")
-    var logEvery: Int = 100
+    @Option(help: "A progress line and a metrics row every N steps, 0 for per epoch only (default: \(defaults.logEvery)).")
+    var logEvery: Int?
     @Option(help: "Use only the first N training and test examples, for quick runs.")
     var limit: Int?
     @Option(help: ArgumentHelp("Draw loss and accuracy per epoch into this SVG file, rewritten after every epoch.", valueName: "PATH.svg"))
     var plot: String?
     @OptionGroup var common: CommonOptions
 
-    static let defaultEpochs = 3
+    /// The flag that sets each `TrainingConfiguration` field, for messages.
+    private static let flags = ["dataset": "--dataset", "epochs": "--epochs", "batchSize": "--batch-size", "learningRate": "--lr",
+                                "momentum": "--momentum", "weightDecay": "--weight-decay", "validationSplit": "--val-split",
+                                "seed": "--seed", "limit": "--limit", "logEvery": "--log-every", "modelSpec": "--model-file"]
+
+    /// `base` with the flags given: all of them for a new run, only those that apply to a resumed one.
+    func configuration(over base: TrainingConfiguration, resuming: Bool) -> TrainingConfiguration {
+        var c = base
+        if let data { c.dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path }
+        if let epochs { c.epochs = epochs }
+        if let logEvery { c.logEvery = logEvery }
+        guard !resuming else { return c }
+        if let dataset { c.dataset = dataset }
+        if let model { c.model = model }
+        if let batchSize { c.batchSize = batchSize }
+        if let optimizer { c.optimizer = optimizer }
+        if let lr { c.learningRate = lr }
+        if let momentum { c.momentum = momentum }
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let schedule { c.schedule = schedule }
+        if let valSplit { c.validationSplit = valSplit }
+        if let seed { c.seed = seed }
+        if let limit { c.limit = limit }
+        return c
+    }
 
     func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        if !(0..<1).contains(momentum) { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
-        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be non-negative, got \(weightDecay)") }
-        if !(0..<1).contains(valSplit) { throw ValidationError("--val-split must be in [0, 1), got \(valSplit)") }
-        if logEvery < 0 { throw ValidationError("--log-every must be non-negative, got \(logEvery)") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        do { try configuration(over: TrainingConfiguration(), resuming: false).validate() } catch DLTrainError.invalidSetting(let field, let message) {
+            throw ValidationError("\(Self.flags[field] ?? field) \(message)")
+        }
         if let metrics, !["csv", "jsonl", "ndjson"].contains(URL(fileURLWithPath: metrics).pathExtension.lowercased()) {
             throw ValidationError("--metrics must end in .csv or .jsonl, got '\(metrics)'")
         }
@@ -156,7 +202,7 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(flag): directory '\(parent)' does not exist")
             }
         }
-        if dataset != .mnist && data == nil && resume == nil {
+        if let dataset, dataset != .mnist, data == nil, resume == nil {
             throw ValidationError("--dataset \(dataset.rawValue) needs --data DIR (only mnist is embedded)")
         }
     }
@@ -167,59 +213,43 @@ struct Train: ParsableCommand {
             common.apply(group: group)
             let isPrimary = (group?.rank ?? 0) == 0
             let wallStart = DispatchTime.now().uptimeNanoseconds
-            var configuration = TrainingConfiguration()
-            var checkpointToResume: (Checkpoint, URL)?
+            var configuration: TrainingConfiguration
+            var checkpointToResume: (DLTrainCheckpoint, URL)?
             if let resume {
                 let url = URL(fileURLWithPath: resume)
-                let saved = try Checkpoint.read(from: url)
-                configuration = saved.configuration
-                if let epochs { configuration.epochs = epochs }
+                let saved = try DLTrainCheckpoint.read(from: url)
+                configuration = self.configuration(over: saved.configuration, resuming: true)
                 checkpointToResume = (saved, url)
             } else {
-                configuration.dataset = dataset
-                configuration.model = model
+                configuration = self.configuration(over: TrainingConfiguration(), resuming: false)
                 configuration.modelSpec = try modelFile.map { path in
                     let url = URL(fileURLWithPath: path)
                     let spec = try ModelSpec.load(from: url)  // fails here, naming the file, node and field
-                    _ = try spec.build(inputShape: dataset.exampleShape)
+                    _ = try spec.build(inputShape: configuration.dataset.exampleShape)
                     return try String(contentsOf: url, encoding: .utf8)
                 }
-                configuration.epochs = epochs ?? Self.defaultEpochs
-                configuration.batchSize = batchSize
-                configuration.optimizer = optimizer ?? model.defaultOptimizer
-                configuration.learningRate = lr ?? (configuration.optimizer == .sgd ? 0.05 : 1e-3)
-                configuration.momentum = momentum
-                configuration.weightDecay = weightDecay ?? (configuration.optimizer == .adamw ? 0.01 : 0)
-                configuration.schedule = schedule
-                configuration.validationSplit = valSplit
-                configuration.seed = seed
-                configuration.limit = limit
             }
-            if let data { configuration.dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path }
-            configuration.logEvery = logEvery
 
-            let trainer = try Trainer(configuration: configuration, processGroup: group)
-            if let (saved, url) = checkpointToResume { try trainer.resume(from: saved, url: url) }
-            if let checkpoint { trainer.checkpointURL = URL(fileURLWithPath: checkpoint) }
-            if let metrics, isPrimary { trainer.metrics = try MetricsWriter(url: URL(fileURLWithPath: metrics), append: resume != nil) }
+            let run = try TrainingRun(configuration: configuration, processGroup: group)
+            let trainer = run.trainer
+            if let (saved, url) = checkpointToResume { try run.resume(from: saved, url: url) }
+            let c = configuration
+            let printer = TerminalProgress(every: c.logEvery)
+            if isPrimary {
+                if let metrics { trainer.callbacks.append(try MetricsLogger(url: URL(fileURLWithPath: metrics), every: c.logEvery, append: resume != nil)) }
+                trainer.callbacks.append(printer)
+                if let plot { trainer.callbacks.append(PlotWriter(url: URL(fileURLWithPath: plot), title: "\(c.modelName) on \(c.dataset.rawValue)")) }
+            }
+            if let checkpoint { trainer.callbacks.append(ModelCheckpoint(url: URL(fileURLWithPath: checkpoint))) }
             guard isPrimary else {
-                _ = try trainer.fit()
+                try trainer.fit()
                 return
             }
-            let printer = ProgressPrinter()
-            let plotter = plot.map { PlotRecorder(url: URL(fileURLWithPath: $0), title: "\(configuration.modelName) on \(configuration.dataset.rawValue)") }
-            var plotError: (any Error)?
-            trainer.observer = { event in
-                printer.handle(event)
-                guard let plotter, case .epochEnded(let summary) = event else { return }
-                do { try plotter.record(summary) } catch { plotError = plotError ?? error }
-            }
 
-            let c = configuration
-            var header = "dltrain: \(c.modelName) on \(c.dataset.rawValue): \(trainer.loader.dataset.count) training"
-            if let v = trainer.validationSet { header += " / \(v.count) validation" }
-            if let t = trainer.testSet { header += " / \(t.count) test" }
-            header += " examples, \(c.epochs) epochs, batch \(c.batchSize), \(c.optimizer.rawValue) lr \(c.learningRate)"
+            var header = "dltrain: \(c.modelName) on \(c.dataset.rawValue): \(run.trainLoader.dataset.count) training"
+            if let v = run.validationSet { header += " / \(v.count) validation" }
+            if let t = run.testSet { header += " / \(t.count) test" }
+            header += " examples, \(c.epochs) epochs, batch \(c.batchSize), \(c.optimizerKind.rawValue) lr \(run.learningRate)"
             if c.schedule != .none { header += " (\(c.schedule.rawValue))" }
             if let group {
                 header += ", \(group.size) ranks × \(Strata.threads) threads (global batch \(group.size * c.batchSize))"
@@ -230,9 +260,8 @@ struct Train: ParsableCommand {
             printer.emit(header)
             if trainer.isComplete { printer.emit("the checkpoint's run is already complete (\(c.epochs) epochs); nothing to train") }
 
-            let result = try trainer.fit()
-            if let plotError { throw plotError }
-            if let test = result.test {
+            try trainer.fit()
+            if let test = run.evaluateTest() {
                 printer.emit(String(format: "test: loss %.4f  accuracy %.2f%% (%d images)", test.loss, 100 * test.accuracy, test.count))
             }
             let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
@@ -261,13 +290,13 @@ struct Eval: ParsableCommand {
         try reportingErrors {
             common.apply()
             let url = URL(fileURLWithPath: checkpoint)
-            let saved = try Checkpoint.read(from: url)
+            let saved = try DLTrainCheckpoint.read(from: url)
             let model = try saved.makeModel(url: url)
             let kind = saved.configuration.dataset
             let directory = (data ?? saved.configuration.dataDirectory).map { URL(fileURLWithPath: $0) }
             var test: any Dataset = try kind.load(.test, directory: directory)
             if let limit { test = DatasetSubset(AnyDataset(test), indices: Array(0..<min(limit, test.count))) }
-            let result = evaluate(model, on: test, transforms: [kind.normalization])
+            let result = ClassifierEvaluation(model, on: test, kind: kind)
             say("\(saved.configuration.modelName) on \(kind.rawValue) test split (\(result.count) images)")
             say(String(format: "loss %.4f  accuracy %.2f%%", result.loss, 100 * result.accuracy))
             say("confusion matrix (rows: true class, columns: predicted class):")
@@ -299,7 +328,7 @@ struct Predict: ParsableCommand {
         try reportingErrors {
             common.apply()
             let url = URL(fileURLWithPath: checkpoint)
-            let saved = try Checkpoint.read(from: url)
+            let saved = try DLTrainCheckpoint.read(from: url)
             let model = try saved.makeModel(url: url)
             let kind = saved.configuration.dataset
             let names = kind.classNames
@@ -315,14 +344,14 @@ struct Predict: ParsableCommand {
                 let image = try PNMImage.read(file)
                 let shape = [image.channels, image.height, image.width]
                 guard shape == saved.inputShape else { throw PNMError.wrongShape(file, shape: shape, expected: saved.inputShape) }
-                show(path, predictProbabilities(model, inputs: image.tensor.reshaped([1] + shape), transforms: [kind.normalization])[0])
+                show(path, predictProbabilities(model, inputs: image.tensor.reshaped([1] + shape), kind: kind)[0])
             }
             if !indices.isEmpty {
                 let directory = (data ?? saved.configuration.dataDirectory).map { URL(fileURLWithPath: $0) }
                 let test = try kind.load(.test, directory: directory)
-                if let bad = indices.first(where: { $0 >= test.count }) { throw TrainingError.indexOutOfRange(bad, count: test.count) }
+                if let bad = indices.first(where: { $0 >= test.count }) { throw DLTrainError.indexOutOfRange(bad, count: test.count) }
                 let (inputs, _) = test.batch(indices)
-                let probabilities = predictProbabilities(model, inputs: inputs, transforms: [kind.normalization])
+                let probabilities = predictProbabilities(model, inputs: inputs, kind: kind)
                 for (index, p) in zip(indices, probabilities) { show("test[\(index)]", p, truth: test.label(at: index)) }
             }
         }
@@ -361,20 +390,14 @@ struct Info: ParsableCommand {
             let url = URL(fileURLWithPath: path!)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-                throw TrainingError.invalidConfiguration("'\(url.path)': no such file or directory")
+                throw DLTrainError.noSuchPath(url)
             }
             if isDirectory.boolValue { try describeDataset(url) } else { try describeCheckpoint(url) }
         }
     }
 
     func describeDataset(_ url: URL) throws {
-        let exists = { (name: String) in FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) }
-        let kind: DatasetKind
-        if let dataset { kind = dataset }
-        else if exists("data_batch_1.bin") || exists("test_batch.bin") { kind = .cifar10 }
-        else if exists("train.bin") || exists("test.bin") { kind = .cifar100 }
-        else if exists("train-images-idx3-ubyte") || exists("train-images-idx3-ubyte.gz") { kind = .mnist }
-        else { throw TrainingError.invalidConfiguration("'\(url.path)' holds no MNIST, Fashion-MNIST or CIFAR files (give --dataset to say which)") }
+        guard let kind = dataset ?? DatasetKind.detect(in: url) else { throw DLTrainError.unknownDataset(url) }
         say("\(url.path): \(kind.rawValue)\(kind == .mnist && dataset == nil ? " (IDX format; fashion-mnist uses the same files)" : "")")
         for split in DatasetSplit.allCases {
             let set = try kind.load(split, directory: url)
@@ -394,7 +417,7 @@ struct Info: ParsableCommand {
         var parameters = 0
         say("\(url.path): \(file.tensors.count) tensors")
         for (name, tensor) in file.tensors.sorted(by: { $0.key < $1.key }) {
-            if !name.hasPrefix(Checkpoint.optimizerPrefix) && tensor.dtype.isFloatingPoint { parameters += tensor.count }
+            if !name.hasPrefix(StrataTraining.Checkpoint.optimizerPrefix) && tensor.dtype.isFloatingPoint { parameters += tensor.count }
             say("  \(name)  \(tensor.dtype)  \(tensor.shape)")
         }
         say("model values (parameters and float buffers): \(parameters)")

@@ -1,4 +1,5 @@
 import Foundation
+import DLTrainKit
 import Strata
 import Testing
 #if canImport(Glibc)
@@ -270,7 +271,7 @@ func temporaryDirectory() throws -> URL {
         #expect(dataInfo.status == 0 && dataInfo.stdout.contains("train: 60000 examples") && dataInfo.stdout.contains("test: 10000 examples"))
 
         // A checkpoint whose metadata names a model its weights do not fit.
-        var saved = try Checkpoint.read(from: URL(fileURLWithPath: checkpoint))
+        var saved = try DLTrainCheckpoint.read(from: URL(fileURLWithPath: checkpoint))
         saved.configuration.model = .cnn
         let mismatched = directory.appendingPathComponent("mismatch.safetensors")
         try saved.write(to: mismatched)
@@ -280,7 +281,7 @@ func temporaryDirectory() throws -> URL {
         // Resuming a finished run with more epochs continues it.
         let resumed = try DLTrain.run(["train", "--resume", checkpoint, "--epochs", "3", "--threads", "1", "--checkpoint", checkpoint])
         #expect(resumed.status == 0 && resumed.stdout.contains("epoch 3/3:") && !resumed.stdout.contains("epoch 1/3:"), "\(resumed.stderr)")
-        #expect(try Checkpoint.read(from: URL(fileURLWithPath: checkpoint)).state.epoch == 3)
+        #expect(try DLTrainCheckpoint.read(from: URL(fileURLWithPath: checkpoint)).state.epoch == 3)
     }
 
     @Test func aResumedRunEndsBitIdenticalToAnUninterruptedOne() throws {
@@ -293,7 +294,7 @@ func temporaryDirectory() throws -> URL {
         #expect(try DLTrain.run(["train", "--epochs", "1", "--checkpoint", split.path] + common).status == 0)
         let resumed = try DLTrain.run(["train", "--resume", split.path, "--epochs", "2", "--threads", "1", "--checkpoint", split.path])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        let (a, b) = (try Checkpoint.read(from: straight), try Checkpoint.read(from: split))
+        let (a, b) = (try DLTrainCheckpoint.read(from: straight), try DLTrainCheckpoint.read(from: split))
         #expect(a.state.epoch == 2 && b.state.epoch == 2 && a.state.globalStep == b.state.globalStep)
         for (name, tensor) in a.modelState.merging(a.optimizerState.mapKeys { "opt." + $0 }, uniquingKeysWith: { x, _ in x }) {
             let other = name.hasPrefix("opt.") ? b.optimizerState[String(name.dropFirst(4))] : b.modelState[name]
@@ -326,7 +327,7 @@ func temporaryDirectory() throws -> URL {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
-        let saved = try Checkpoint.read(from: checkpoint)
+        let saved = try DLTrainCheckpoint.read(from: checkpoint)
         #expect(saved.state.epoch >= 1 && saved.state.batch == 0)
         _ = try saved.makeModel(url: checkpoint)
         let eval = try DLTrain.run(["eval", "--checkpoint", checkpoint.path, "--limit", "200", "--threads", "1"])

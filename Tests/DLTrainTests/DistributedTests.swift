@@ -1,4 +1,5 @@
 import Foundation
+import DLTrainKit
 import Strata
 import Testing
 #if canImport(Glibc)
@@ -79,7 +80,7 @@ struct DistributedTrainingTests {
         let one = try DLTrain.run(common + ["--batch-size", "32", "--checkpoint", single.path])
         let two = try MPIRun.dltrain(common + ["--batch-size", "16", "--checkpoint", pair.path])
         #expect(one.status == 0 && two.status == 0, "\(one.stderr) \(two.stderr)")
-        let (a, b) = (try Checkpoint.read(from: single), try Checkpoint.read(from: pair))
+        let (a, b) = (try DLTrainCheckpoint.read(from: single), try DLTrainCheckpoint.read(from: pair))
         #expect(a.state.globalStep == 20 && b.state.globalStep == 20 && b.state.worldSize == 2)
         // Float32 sums in another order (each rank's gemm sums 16 rows, then the ranks are averaged) differ in the
         // last bits each step; momentum carries that on. Measured: at most 2.2e-8 on weights of magnitude ~0.05.
@@ -100,17 +101,17 @@ struct DistributedTrainingTests {
         let common = ["--threads", "1", "--log-every", "0"]
         let first = try MPIRun.dltrain(["train", "--limit", "1280", "--epochs", "1", "--checkpoint", fromTwo.path] + common)
         #expect(first.status == 0, "\(first.stderr)")
-        let saved = try Checkpoint.read(from: fromTwo)
+        let saved = try DLTrainCheckpoint.read(from: fromTwo)
         // Two ranks wrote it; one process continues it.
         let resumed = try DLTrain.run(["train", "--resume", fromTwo.path, "--epochs", "2", "--checkpoint", fromOne.path] + common)
         #expect(resumed.status == 0 && resumed.stdout.contains("epoch 2/2:"), "\(resumed.stderr)")
-        let continued = try Checkpoint.read(from: fromOne)
+        let continued = try DLTrainCheckpoint.read(from: fromOne)
         #expect(continued.state.epoch == 2 && continued.state.worldSize == 1)
         #expect(continued.modelState["1.weight"]!.toDoubles() != saved.modelState["1.weight"]!.toDoubles())
         // And back: two ranks continue the single process's checkpoint.
         let back = try MPIRun.dltrain(["train", "--resume", fromOne.path, "--epochs", "3", "--checkpoint", fromTwo.path] + common)
         #expect(back.status == 0 && back.stdout.contains("epoch 3/3:"), "\(back.stderr)")
-        #expect(try Checkpoint.read(from: fromTwo).state.epoch == 3)
+        #expect(try DLTrainCheckpoint.read(from: fromTwo).state.epoch == 3)
     }
 
     @Test func aNaNOnOneRankStopsEveryRankAtTheSameStepAndKeepsTheCheckpoint() throws {
@@ -126,7 +127,7 @@ struct DistributedTrainingTests {
             #expect(error.contains("on rank 1 at step 15") && error.contains("nan"), "\(report)")
         }
         // Epoch 1's checkpoint is the last good one.
-        #expect(try Checkpoint.read(from: checkpoint).state.epoch == 1)
+        #expect(try DLTrainCheckpoint.read(from: checkpoint).state.epoch == 1)
 
         // Through dltrain: a diverging run stops on every rank, and one line says why.
         let diverged = try MPIRun.dltrain(["train", "--limit", "640", "--batch-size", "16", "--epochs", "1", "--lr", "1e30",
@@ -155,7 +156,7 @@ struct DistributedTrainingTests {
         #expect(output.status != 0 && seconds < 10, "mpirun took \(seconds) s to stop after a rank died: \(output.stderr)")
         for rank in ranks { #expect(!isRunning(rank), "rank \(rank) still runs") }
         // The last checkpoint rank 0 wrote is whole: it loads, and a single process resumes it.
-        let saved = try Checkpoint.read(from: checkpoint)
+        let saved = try DLTrainCheckpoint.read(from: checkpoint)
         #expect(saved.state.epoch >= 1 && saved.state.worldSize == 2)
         let resumed = try DLTrain.run(["train", "--resume", checkpoint.path, "--epochs", String(saved.state.epoch + 1),
                                        "--threads", "1", "--log-every", "0"])

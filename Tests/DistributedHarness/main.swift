@@ -1,6 +1,8 @@
 import Foundation
+import DLTrainKit
 import Strata
 import StrataDistributed
+import StrataTraining
 
 // Run by DLTrainTests under `mpirun -np 2`: `DistributedHarness collectives` exercises the collectives
 // (all-reduce, gradient buckets, broadcast) and prints one JSON line per check and rank;
@@ -97,10 +99,10 @@ struct Harness {
         // 10 steps per epoch and rank: the poison arrives at step 15, in epoch 2, after epoch 1's checkpoint.
         let model = Sequential { Flatten(); Linear(784, 10); NaNOnRank(isPoisoned: group.rank == badRank, fromCall: 15) }
         do {
-            let trainer = try Trainer(configuration: configuration, train: MNIST(directory: EmbeddedData.mnistDirectory, split: .train),
+            let run = try TrainingRun(configuration: configuration, train: MNIST(directory: EmbeddedData.mnistDirectory, split: .train),
                                       test: nil, model: model, processGroup: group)
-            trainer.checkpointURL = checkpoint
-            _ = try trainer.fit()
+            run.trainer.callbacks.append(ModelCheckpoint(url: checkpoint))
+            try run.trainer.fit()
             report(["scenario": "nan-on-rank", "error": "none"])
         } catch {
             report(["scenario": "nan-on-rank", "error": "\(error)"])

@@ -1,37 +1,3 @@
-/// One recorded op on the tape: the inputs it read and the pullback that maps the gradient of its output
-/// to gradients of those inputs.
-///
-/// The node holds its inputs, never its output, so the graph has no reference cycles.
-final class GradNode {
-    let op: String
-    private(set) var inputs: [Tensor]
-    /// `wants[i]` is whether `inputs[i]` needs a gradient.
-    let wants: [Bool]
-    private var pullback: ((Tensor) -> [Tensor?])?
-
-    init(op: String, inputs: [Tensor], pullback: @escaping (Tensor) -> [Tensor?]) {
-        self.op = op
-        self.inputs = inputs
-        self.wants = inputs.map(\.isTracked)
-        self.pullback = pullback
-    }
-
-    func callAsFunction(_ gradient: Tensor) -> [Tensor?] {
-        guard let pullback else {
-            fatalError("backward: the graph through \(op) was already freed; pass retainGraph: true to the first backward() to run it twice")
-        }
-        let grads = pullback(gradient)
-        require(grads.count == inputs.count, "\(op): pullback returned \(grads.count) gradients for \(inputs.count) inputs")
-        return grads
-    }
-
-    /// Drops the captured values and the links to the inputs, so a long graph is freed without deep recursion.
-    func free() {
-        pullback = nil
-        inputs = []
-    }
-}
-
 extension Tensor {
     /// Records `output` as the result of a differentiable op on the tape.
     ///
@@ -84,7 +50,7 @@ extension Tensor {
                 guard let gradient = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
                 guard let node = tensor.gradFn else {
                     if tensor.requiresGrad {
-                        tensor.grad = tensor.grad.map { $0 + gradient } ?? gradient.contiguous()
+                        tensor.grad = tensor.grad.map { gradientSum($0, gradient) } ?? gradient.contiguousData()
                     }
                     continue
                 }
@@ -94,11 +60,26 @@ extension Tensor {
                     require(g.shape == input.shape && g.dtype == input.dtype,
                                  "\(node.op): pullback gave a gradient of shape \(g.shape) (\(g.dtype)) for an input of shape \(input.shape) (\(input.dtype))")
                     let key = ObjectIdentifier(input)
-                    pending[key] = pending[key].map { $0 + g } ?? g
+                    pending[key] = pending[key].map { gradientSum($0, g) } ?? g
                 }
                 if !retainGraph { node.free() }
             }
         }
+    }
+
+    /// `a + b` for two gradients of one tensor (the same shape and float dtype), as a fresh contiguous tensor: a
+    /// copy of `a` with `b` added by axpy, `y ← 1·x + y`, which rounds as `a + b` does.
+    private func gradientSum(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let out = a.copyValues(), x = b.contiguousData()
+        func run<T: FloatElement>(_: T.Type) {
+            T.axpy(count: out.count, alpha: 1, x: x.pointer(T.self), incx: 1, y: out.pointer(T.self), incy: 1)
+        }
+        switch out.dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        default: unsupported("backward", out.dtype)
+        }
+        return out
     }
 
     /// Every tracked tensor reachable from this one, each after all the tensors it was computed from.

@@ -1,17 +1,25 @@
 import Foundation
 
-// Shapes: B = batch size. A batch's inputs are float32 [B, …exampleShape], its labels int64 [B].
+// Shapes: B = batch size. A batch's inputs are [B, …], its targets [B, …] (a `Dataset`'s: float32
+// [B, …exampleShape] and int64 labels [B]).
 
 /// One batch from a `DataLoader`, with where it came from (so a checkpoint can record the position).
 public struct Batch: Sendable {
-    /// Float32 inputs `[B, …exampleShape]`, after the loader's transforms.
+    /// Inputs `[B, …]`, after the loader's transforms.
     public let inputs: Tensor
-    /// Int64 labels `[B]`.
-    public let labels: Tensor
+    /// Targets `[B, …]`: a `Dataset`'s int64 labels `[B]`.
+    public let targets: Tensor
     /// The epoch whose order produced this batch.
     public let epoch: Int
     /// The batch's position in its epoch, from 0.
     public let index: Int
+
+    public init(inputs: Tensor, targets: Tensor, epoch: Int, index: Int) {
+        (self.inputs, self.targets, self.epoch, self.index) = (inputs, targets, epoch, index)
+    }
+
+    /// The examples in the batch, `B`.
+    public var count: Int { inputs.shape.first ?? 1 }
 }
 
 /// Splits a dataset into batches, optionally shuffled and augmented, preparing them on a background thread.
@@ -24,10 +32,10 @@ public struct Batch: Sendable {
 /// ```swift
 /// let loader = DataLoader(try MNIST(directory: EmbeddedData.mnistDirectory), batchSize: 64, shuffle: true, seed: 1)
 /// for epoch in 0..<10 {
-///     for batch in loader.batches(epoch: epoch) { … batch.inputs [64, 1, 28, 28], batch.labels [64] … }
+///     for batch in loader.batches(epoch: epoch) { … batch.inputs [64, 1, 28, 28], batch.targets [64] … }
 /// }
 /// ```
-public struct DataLoader<D: Dataset>: Sequence, Sendable {
+public struct DataLoader<D: BatchDataset>: Sequence, Sendable {
     /// The examples batched.
     public let dataset: D
     /// Examples per batch; the last batch may be smaller unless `dropLast`.
@@ -92,7 +100,7 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
     public func batch(_ index: Int, epoch: Int, order: [Int]) -> Batch {
         require(index >= 0 && index < batchesPerEpoch, "DataLoader: batch \(index) outside 0..<\(batchesPerEpoch)")
         let start = index * batchSize
-        let (batchInputs, labels) = dataset.batch(Array(order[start..<Swift.min(start + batchSize, order.count)]))
+        let (batchInputs, targets) = dataset.batch(Array(order[start..<Swift.min(start + batchSize, order.count)]))
         var inputs = batchInputs
         if !transforms.isEmpty {
             // Each shard draws its own augmentation; a whole-epoch loader keeps the seeding it always had.
@@ -100,7 +108,7 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
             var generator = RandomGenerator(seed: shard.count == 1 ? batchSeed : mixSeed(batchSeed, UInt64(shard.index)))
             for transform in transforms { inputs = transform.apply(inputs, generator: &generator) }
         }
-        return Batch(inputs: inputs, labels: labels, epoch: epoch, index: index)
+        return Batch(inputs: inputs, targets: targets, epoch: epoch, index: index)
     }
 
     /// The batches of `epoch` from batch `start` on (to resume a run mid-epoch).
@@ -114,7 +122,7 @@ public struct DataLoader<D: Dataset>: Sequence, Sendable {
 }
 
 /// The batches of one epoch of a `DataLoader`, from a starting batch.
-public struct EpochBatches<D: Dataset>: Sequence, Sendable {
+public struct EpochBatches<D: BatchDataset>: Sequence, Sendable {
     /// The loader the batches come from.
     public let loader: DataLoader<D>
     /// The epoch whose order is used.
@@ -132,7 +140,7 @@ public struct EpochBatches<D: Dataset>: Sequence, Sendable {
 /// Yields an epoch's batches in order; with `prefetch > 0` a background thread builds them ahead.
 ///
 /// The thread stops when the epoch ends or when the iterator is released (e.g. after `break`).
-public final class BatchIterator<D: Dataset>: IteratorProtocol {
+public final class BatchIterator<D: BatchDataset>: IteratorProtocol {
     private let loader: DataLoader<D>
     private let epoch: Int
     private let order: [Int]

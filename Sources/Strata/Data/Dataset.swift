@@ -2,11 +2,20 @@ import Foundation
 
 // Shapes: B = batch, C = channels, H = height, W = width. One example's input is `exampleShape`, e.g. [C, H, W].
 
+/// A finite, indexable collection of examples that builds the batch of any subset of them: what a `DataLoader`
+/// reads. `TensorDataset` holds examples of any dtypes as two tensors; `Dataset` refines it for labelled images.
+public protocol BatchDataset: Sendable {
+    /// The number of examples.
+    var count: Int { get }
+    /// Examples `indices`, in that order, as one batch: inputs `[B, …]` and targets `[B, …]`.
+    func batch(_ indices: [Int]) -> (inputs: Tensor, targets: Tensor)
+}
+
 /// A finite, indexable collection of labelled examples that can copy any subset of them into a batch.
 ///
 /// Batches are assembled by `gather`, which writes straight into the batch's buffers from the dataset's
 /// contiguous store, rather than by one call per example.
-public protocol Dataset: Sendable {
+public protocol Dataset: BatchDataset {
     /// The number of examples.
     var count: Int { get }
     /// The shape of one example's input, e.g. `[1, 28, 28]`.
@@ -28,12 +37,17 @@ extension Dataset {
 
     /// Example `index` as a float32 input of `exampleShape` and its label.
     public func example(at index: Int) -> (input: Tensor, label: Int) {
-        let (inputs, labels) = batch([index])
-        return (inputs.reshaped(exampleShape), Int(labels.scalars(as: Int64.self)[0]))
+        let input = Tensor(uninitialized: exampleShape, dtype: .float32)
+        var label: Int64 = 0
+        withUnsafeMutablePointer(to: &label) { labelPointer in
+            gather([index], inputs: UnsafeMutableBufferPointer(start: input.pointer(Float.self), count: input.count),
+                   labels: UnsafeMutableBufferPointer(start: labelPointer, count: 1))
+        }
+        return (input, Int(label))
     }
 
     /// Examples `indices` as float32 inputs `[B, …exampleShape]` and int64 labels `[B]`.
-    public func batch(_ indices: [Int]) -> (inputs: Tensor, labels: Tensor) {
+    public func batch(_ indices: [Int]) -> (inputs: Tensor, targets: Tensor) {
         let inputs = Tensor(uninitialized: [indices.count] + exampleShape, dtype: .float32)
         let labels = Tensor(uninitialized: [indices.count], dtype: .int64)
         gather(indices,
@@ -85,6 +99,21 @@ public struct DatasetSubset<Base: Dataset>: Dataset {
     public func label(at index: Int) -> Int { base.label(at: indices[index]) }
     public func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int64>) {
         base.gather(indices.map { self.indices[$0] }, inputs: inputs, labels: labels)
+    }
+}
+
+/// Any dataset behind one concrete type, so a `DataLoader` can hold whichever dataset a run chose.
+public struct AnyDataset: Dataset {
+    /// The wrapped dataset.
+    public let base: any Dataset
+    /// Wraps `base`.
+    public init(_ base: any Dataset) { self.base = base }
+    public var count: Int { base.count }
+    public var exampleShape: [Int] { base.exampleShape }
+    public var classCount: Int { base.classCount }
+    public func label(at index: Int) -> Int { base.label(at: index) }
+    public func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int64>) {
+        base.gather(indices, inputs: inputs, labels: labels)
     }
 }
 

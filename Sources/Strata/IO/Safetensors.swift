@@ -113,21 +113,20 @@ public struct SafetensorsFile {
             // Byte-wise name order, as Rust's `str` comparison (Swift's `<` compares Unicode-canonically).
             return ra != rb ? ra > rb : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
         }
-        var fields: [String] = []
+        var fields: [(key: String, value: JSONValue)] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-                .map { "\(jsonString($0.key)):\(jsonString($0.value))" }
-            fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+            fields.append(("__metadata__", .object(pairs.map { ($0.key, .string($0.value)) })))
         }
         var offset = 0
         for (name, tensor) in ordered {
             let end = offset + tensor.count * tensor.dtype.size
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
-            fields.append("\(jsonString(name)):{\"dtype\":\"\(tensor.dtype.safetensorsName)\","
-                          + "\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            fields.append((name, .object([("dtype", .string(tensor.dtype.safetensorsName)),
+                                          ("shape", .array(tensor.shape.map(JSONValue.int))),
+                                          ("data_offsets", .array([.int(offset), .int(end)]))])))
             offset = end
         }
-        var header = Array("{\(fields.joined(separator: ","))}".utf8)
+        var header = Array(JSONValue.object(fields).serialized().utf8)
         header += repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8)
         return (header, ordered)
     }
@@ -297,7 +296,7 @@ extension SafetensorsFile {
         guard String(validating: header, as: UTF8.self) != nil else { throw .headerNotUTF8(file: file) }
         let root: JSONValue
         do {
-            root = try JSONParser.parse(header)
+            root = try JSONValue.parse(header)
         } catch {
             throw .invalidJSON(file: file, offset: error.offset, reason: error.reason)
         }
@@ -423,242 +422,5 @@ extension SafetensorsFile {
             previous = entry.name
         }
         guard cursor == dataSize else { throw .trailingBytes(file: file, used: cursor, dataSize: dataSize) }
-    }
-}
-
-/// Escapes `text` as a JSON string the way serde_json does (the reference writer), so headers match byte
-/// for byte: `"` and `\` backslashed, control characters as `\b \t \n \f \r` or `\u00XX`, the rest raw UTF-8.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{00}"..."\u{1F}":
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
-
-// MARK: - JSON
-
-/// A parsed JSON value. Numbers keep their literal text so that integers are checked exactly — Foundation's
-/// `JSONSerialization` would hand back `NSNumber`s that blur `2`, `2.0` and `true` on some platforms.
-indirect enum JSONValue {
-    case object([(key: String, value: JSONValue)])
-    case array([JSONValue])
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
-
-    /// The JSON type's name, for error messages.
-    var kind: String {
-        switch self {
-        case .object: "an object"
-        case .array: "an array"
-        case .string: "a string"
-        case .number(let literal): "the number \(literal)"
-        case .bool(let value): "\(value)"
-        case .null: "null"
-        }
-    }
-}
-
-/// A strict RFC 8259 parser over UTF-8 bytes (already validated), with serde_json's nesting limit of 128.
-struct JSONParser {
-    struct Failure: Error {
-        let offset: Int
-        let reason: String
-    }
-
-    private let bytes: [UInt8]
-    private var index = 0
-    private static let maxDepth = 128
-
-    /// Parses one JSON value surrounded by optional whitespace (the header's trailing padding).
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.failure("unexpected text after the JSON value") }
-        return value
-    }
-
-    static func isWhitespace(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
-    }
-
-    private init(bytes: [UInt8]) { self.bytes = bytes }
-
-    private func failure(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
-
-    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
-
-    private mutating func skipWhitespace() {
-        while let byte = current, Self.isWhitespace(byte) { index += 1 }
-    }
-
-    private mutating func expect(_ byte: UInt8) throws(Failure) {
-        guard current == byte else {
-            throw failure(current == nil ? "unexpected end, expected '\(Character(Unicode.Scalar(byte)))'"
-                                         : "expected '\(Character(Unicode.Scalar(byte)))'")
-        }
-        index += 1
-    }
-
-    private mutating func parseValue(depth: Int) throws(Failure) -> JSONValue {
-        guard depth < Self.maxDepth else { throw failure("nested more than \(Self.maxDepth) levels deep") }
-        guard let byte = current else { throw failure("unexpected end, expected a value") }
-        switch byte {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try parseLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw failure("unexpected character, expected a value")
-        }
-    }
-
-    private mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
-        index += 1  // {
-        var members: [(key: String, value: JSONValue)] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "}") { index += 1; return .object(members) }
-        while true {
-            skipWhitespace()
-            guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            skipWhitespace()
-            members.append((key, try parseValue(depth: depth + 1)))
-            skipWhitespace()
-            if current == UInt8(ascii: ",") { index += 1; continue }
-            try expect(UInt8(ascii: "}"))
-            return .object(members)
-        }
-    }
-
-    private mutating func parseArray(depth: Int) throws(Failure) -> JSONValue {
-        index += 1  // [
-        var items: [JSONValue] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "]") { index += 1; return .array(items) }
-        while true {
-            skipWhitespace()
-            items.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            if current == UInt8(ascii: ",") { index += 1; continue }
-            try expect(UInt8(ascii: "]"))
-            return .array(items)
-        }
-    }
-
-    private mutating func parseLiteral(_ word: StaticString) throws(Failure) {
-        let count = word.utf8CodeUnitCount
-        guard index + count <= bytes.count,
-              bytes[index..<index + count].elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: count))
-        else { throw failure("invalid literal, expected '\(word)'") }
-        index += count
-    }
-
-    private mutating func parseNumber() throws(Failure) -> String {
-        let start = index
-        func digits(_ parser: inout JSONParser) -> Int {
-            let first = parser.index
-            while let b = parser.current, b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") { parser.index += 1 }
-            return parser.index - first
-        }
-        if current == UInt8(ascii: "-") { index += 1 }
-        if current == UInt8(ascii: "0") {
-            index += 1
-        } else if digits(&self) == 0 {
-            throw failure("invalid number")
-        }
-        if current == UInt8(ascii: ".") {
-            index += 1
-            guard digits(&self) > 0 else { throw failure("invalid number: no digits after '.'") }
-        }
-        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-            index += 1
-            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
-            guard digits(&self) > 0 else { throw failure("invalid number: no digits in the exponent") }
-        }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
-    }
-
-    private mutating func parseString() throws(Failure) -> String {
-        index += 1  // opening quote
-        var out: [UInt8] = []
-        while true {
-            guard let byte = current else { throw failure("unterminated string") }
-            switch byte {
-            case UInt8(ascii: "\""):
-                index += 1
-                return String(decoding: out, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                index += 1
-                guard let escape = current else { throw failure("unterminated escape") }
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var value = try parseHex4()
-                    if (0xD800...0xDBFF).contains(value) {
-                        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
-                        else { throw failure("lone leading surrogate in \\u escape") }
-                        index += 2
-                        let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw failure("invalid trailing surrogate in \\u escape") }
-                        value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let scalar = Unicode.Scalar(value) else { throw failure("lone trailing surrogate in \\u escape") }
-                    out += Array(String(Character(scalar)).utf8)
-                default:
-                    index -= 1
-                    throw failure("invalid escape")
-                }
-            case 0x00..<0x20:
-                throw failure("control character in string")
-            default:
-                out.append(byte)
-                index += 1
-            }
-        }
-    }
-
-    private mutating func parseHex4() throws(Failure) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw failure("unterminated \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let b = bytes[index]
-            let digit: UInt32
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
-            default: throw failure("invalid hex digit in \\u escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
     }
 }

@@ -95,48 +95,6 @@ struct ElementwiseKernels: Equatable {
              stride strideB: Int = 1, count: Int, parameter: Float = 0, into dst: UnsafeMutablePointer<Float>) {
         function(kernel)(a, strideA, b, strideB, dst, count, parameter)
     }
-
-    /// `out = f(x; parameter)` elementwise over a Float32 tensor of any strides into the contiguous `out`:
-    /// one kernel call per thread's share of a contiguous tensor, else one per row of the strided walk.
-    func map(_ kernel: UnaryKernel, _ x: Tensor, parameter: Float, into out: Tensor) {
-        let f = function(kernel)
-        let grain = kernel.isTranscendental ? transcendentalGrain : elementwiseGrain
-        let src = x.pointer(Float.self), dst = out.pointer(Float.self)
-        if x.isContiguous {
-            parallelFor(x.count, grain: grain) { range in
-                f(src + range.lowerBound, 1, dst + range.lowerBound, range.count, parameter)
-            }
-            return
-        }
-        let (shape, strides) = Shape.coalesce(x.shape, [x.strides, out.strides])
-        let n = shape[shape.count - 1], xs = strides[0][strides[0].count - 1]
-        Shape.forEachRow(shape, strides, grain: grain) { offsets in
-            f(src + offsets[0], xs, dst + offsets[1], n, parameter)
-        }
-    }
-
-    /// `out = f(a, b; parameter)` elementwise with NumPy broadcasting into the contiguous `out`. Broadcast
-    /// operands are read through zero strides (the kernels splat a broadcast scalar), never copied.
-    func map(_ kernel: BinaryKernel, _ a: Tensor, _ b: Tensor, parameter: Float, into out: Tensor) {
-        let f = function(kernel)
-        let grain = kernel.isTranscendental ? transcendentalGrain : elementwiseGrain
-        let pa = a.pointer(Float.self), pb = b.pointer(Float.self), dst = out.pointer(Float.self)
-        if a.isContiguous && b.isContiguous && a.shape == b.shape {
-            parallelFor(out.count, grain: grain) { range in
-                let i = range.lowerBound
-                f(pa + i, 1, pb + i, 1, dst + i, range.count, parameter)
-            }
-            return
-        }
-        let sa = Shape.broadcastStrides(shape: a.shape, strides: a.strides, to: out.shape)
-        let sb = Shape.broadcastStrides(shape: b.shape, strides: b.strides, to: out.shape)
-        let (shape, strides) = Shape.coalesce(out.shape, [sa, sb, out.strides])
-        let n = shape[shape.count - 1]
-        let ia = strides[0][strides[0].count - 1], ib = strides[1][strides[1].count - 1]
-        Shape.forEachRow(shape, strides, grain: grain) { offsets in
-            f(pa + offsets[0], ia, pb + offsets[1], ib, dst + offsets[2], n, parameter)
-        }
-    }
 }
 
 /// Elements per thread below which a transcendental kernel stays on one core. Lower than

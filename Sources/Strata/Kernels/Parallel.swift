@@ -1,6 +1,31 @@
 import Dispatch
+import Foundation
+import Synchronization
 
-/// Splits `0..<count` into at most `Strata.threads` contiguous chunks and runs `body` on each,
+/// The number of threads the kernels use: chunks of `parallelFor` and OpenBLAS's thread count. `Strata.threads`
+/// reads and sets it.
+enum KernelThreads {
+    private static let count = Atomic<Int>(KernelThreads.initialCount())
+
+    static var current: Int { count.load(ordering: .relaxed) }
+
+    /// Sets both counts (`n` ≥ 1).
+    static func set(_ n: Int) {
+        count.store(n, ordering: .relaxed)
+        BLAS.setThreads(n)
+    }
+
+    /// The number of cores, or `STRATA_THREADS` when that is set.
+    private static func initialCount() -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let fromEnvironment = ProcessInfo.processInfo.environment["STRATA_THREADS"].flatMap(Int.init)
+        let n = max(1, fromEnvironment ?? cores)
+        BLAS.setThreads(n)
+        return n
+    }
+}
+
+/// Splits `0..<count` into at most `KernelThreads.current` contiguous chunks and runs `body` on each,
 /// in parallel when the work is large enough to pay for waking a second core.
 ///
 /// `body` is called once per chunk with its range, never once per element. Callers write disjoint
@@ -10,7 +35,7 @@ import Dispatch
 ///   - grain: the minimum number of items worth giving a thread of its own.
 @inline(__always)
 func parallelFor(_ count: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
-    let chunks = min(Strata.threads, count / max(grain, 1))
+    let chunks = min(KernelThreads.current, count / max(grain, 1))
     if chunks <= 1 {
         if count > 0 { body(0..<count) }
         return

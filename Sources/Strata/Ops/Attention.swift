@@ -25,7 +25,7 @@ extension Tensor {
                                                  isCausal: Bool = false, dropout: Double = 0,
                                                  scale: Double? = nil) -> Tensor {
         attention(query: query, key: key, value: value, mask: mask, isCausal: isCausal, dropout: dropout, scale: scale) {
-            shape, dtype in Strata.withGlobalGenerator { attentionDropoutMask(shape: shape, dtype: dtype, p: dropout, generator: &$0) }
+            shape, dtype in Strata.withGlobalGenerator { dropoutMask(shape: shape, dtype: dtype, p: dropout, op: "scaledDotProductAttention dropout", generator: &$0) }
         }
     }
 
@@ -34,7 +34,7 @@ extension Tensor {
                                                  isCausal: Bool = false, dropout: Double, scale: Double? = nil,
                                                  generator: inout RandomGenerator) -> Tensor {
         withoutActuallyEscaping({ (shape: [Int], dtype: DType) -> Tensor in
-            attentionDropoutMask(shape: shape, dtype: dtype, p: dropout, generator: &generator)
+            dropoutMask(shape: shape, dtype: dtype, p: dropout, op: "scaledDotProductAttention dropout", generator: &generator)
         }) { draw in
             attention(query: query, key: key, value: value, mask: mask, isCausal: isCausal, dropout: dropout,
                       scale: scale, drawMask: draw)
@@ -195,24 +195,6 @@ extension Tensor {
         }
         withExtendedLifetime(upstream) {}
         return out
-    }
-
-    /// `0` with probability `p`, `1/(1 − p)` otherwise, from the global generator, in one serial pass.
-    private static func attentionDropoutMask(shape: [Int], dtype: DType, p: Double,
-                                             generator: inout RandomGenerator) -> Tensor {
-        let mask = Tensor(uninitialized: shape, dtype: dtype)
-        let n = mask.count
-        func run<T: FloatElement>(_: T.Type) {
-            let mp = mask.pointer(T.self)
-            let survivor: T = p < 1 ? T(fromDouble: 1 / (1 - p)) : 0
-            for i in 0..<n { mp[i] = generator.nextUnit() < p ? 0 : survivor }
-        }
-        switch dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        default: unsupported("scaledDotProductAttention dropout", dtype)
-        }
-        return mask
     }
 
     /// A PyTorch-style attention mask (`.bool`, **true = not allowed**, or float, added to the scores) as an

@@ -131,36 +131,6 @@ extension Tensor {
                 "copy: destination of shape \(shape) (strides \(strides)) has elements sharing memory; source shape \(source.shape)")
         assign(source.to(dtype))
     }
-
-    /// Copies `source` (broadcast to this shape, same dtype) into this tensor's elements, in place. Off the tape.
-    func assign(_ source: Tensor) {
-        require(source.dtype == dtype, "assign: dtype \(source.dtype) into \(dtype)")
-        require(Shape.broadcast(source.shape, shape, op: "copy") == shape,
-                     "copy: source shape \(source.shape) does not broadcast to destination shape \(shape)")
-        let strided = Tensor(storage: source.storage, shape: shape,
-                             strides: Shape.broadcastStrides(shape: source.shape, strides: source.strides, to: shape),
-                             offset: source.offset, dtype: dtype)
-        guard count > 0 else { return }
-        let (cshape, cstrides) = Shape.coalesce(shape, [strided.strides, strides])
-        func run<T>(_: T.Type) {
-            let src = strided.pointer(T.self), dst = pointer(T.self)
-            let n = cshape[cshape.count - 1]
-            let ss = cstrides[0][cstrides[0].count - 1], ds = cstrides[1][cstrides[1].count - 1]
-            Shape.forEachRow(cshape, cstrides) { offsets in
-                let s = src + offsets[0], d = dst + offsets[1]
-                if ss == 1 && ds == 1 {
-                    d.update(from: s, count: n)
-                } else {
-                    for i in 0..<n { d[i * ds] = s[i * ss] }
-                }
-            }
-        }
-        switch dtype.size {
-        case 1: run(UInt8.self)
-        case 4: run(UInt32.self)
-        default: run(UInt64.self)
-        }
-    }
 }
 
 extension Shape {

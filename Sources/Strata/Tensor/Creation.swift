@@ -1,10 +1,5 @@
 import RealModule
 
-/// The floating-point element types every differentiable kernel is written once for.
-protocol FloatElement: TensorScalar, BLASScalar, Real, SIMDScalar, Codable {}
-extension Float: FloatElement {}
-extension Double: FloatElement {}
-
 /// Stops with a message naming the op and the dtype it cannot handle.
 func unsupported(_ op: String, _ dtype: DType) -> Never {
     fatalError("\(op): unsupported dtype \(dtype)")
@@ -164,47 +159,40 @@ extension Tensor {
         isContiguous ? self : copyValues()
     }
 
-    private func copyValues() -> Tensor {
+    /// A contiguous copy that owns its storage, off the tape.
+    func copyValues() -> Tensor {
         let out = Tensor(uninitialized: shape, dtype: dtype)
         out.assign(self)
         return out
     }
 
-    /// This tensor if it is already contiguous, otherwise a contiguous copy. Gradients pass through.
-    public func contiguous() -> Tensor {
-        isContiguous ? self : clone()
-    }
-
-    /// A contiguous copy that owns its own storage. Gradients pass through.
-    public func clone() -> Tensor {
-        Tensor.differentiable("clone", inputs: [self], output: copyValues()) { g in [g] }
-    }
-
-    /// The values converted to `dtype`; gradients flow between floating-point types.
-    public func to(_ target: DType) -> Tensor {
-        if target == dtype { return self }
-        let source = contiguousData()
-        let out = Tensor(uninitialized: shape, dtype: target)
-        func convert<S: TensorScalar, D: TensorScalar>(_: S.Type, _: D.Type) {
-            let s = source.pointer(S.self), d = out.pointer(D.self)
-            for i in 0..<count { d[i] = D(fromDouble: s[i].doubleValue) }
-        }
-        func from<S: TensorScalar>(_ s: S.Type) {
-            switch target {
-            case .float32: convert(s, Float.self)
-            case .float64: convert(s, Double.self)
-            case .int64: convert(s, Int64.self)
-            case .bool: convert(s, Bool.self)
+    /// Copies `source` (broadcast to this shape, same dtype) into this tensor's elements, in place. Off the tape.
+    func assign(_ source: Tensor) {
+        require(source.dtype == dtype, "assign: dtype \(source.dtype) into \(dtype)")
+        require(Shape.broadcast(source.shape, shape, op: "copy") == shape,
+                     "copy: source shape \(source.shape) does not broadcast to destination shape \(shape)")
+        let strided = Tensor(storage: source.storage, shape: shape,
+                             strides: Shape.broadcastStrides(shape: source.shape, strides: source.strides, to: shape),
+                             offset: source.offset, dtype: dtype)
+        guard count > 0 else { return }
+        let (cshape, cstrides) = Shape.coalesce(shape, [strided.strides, strides])
+        func run<T>(_: T.Type) {
+            let src = strided.pointer(T.self), dst = pointer(T.self)
+            let n = cshape[cshape.count - 1]
+            let ss = cstrides[0][cstrides[0].count - 1], ds = cstrides[1][cstrides[1].count - 1]
+            Shape.forEachRow(cshape, cstrides) { offsets in
+                let s = src + offsets[0], d = dst + offsets[1]
+                if ss == 1 && ds == 1 {
+                    d.update(from: s, count: n)
+                } else {
+                    for i in 0..<n { d[i * ds] = s[i * ss] }
+                }
             }
         }
-        switch dtype {
-        case .float32: from(Float.self)
-        case .float64: from(Double.self)
-        case .int64: from(Int64.self)
-        case .bool: from(Bool.self)
+        switch dtype.size {
+        case 1: run(UInt8.self)
+        case 4: run(UInt32.self)
+        default: run(UInt64.self)
         }
-        guard dtype.isFloatingPoint && target.isFloatingPoint else { return out }
-        let sourceType = dtype
-        return Tensor.differentiable("to(\(target))", inputs: [self], output: out) { g in [g.to(sourceType)] }
     }
 }

@@ -27,16 +27,13 @@ public protocol TensorScalar: Sendable {
     var doubleValue: Double { get }
 }
 
+// Float's and Double's conversions are their `FloatElement` ones (Kernels/FloatElement.swift).
 extension Float: TensorScalar {
     public static var dtype: DType { .float32 }
-    public init(fromDouble value: Double) { self = Float(value) }
-    public var doubleValue: Double { Double(self) }
 }
 
 extension Double: TensorScalar {
     public static var dtype: DType { .float64 }
-    public init(fromDouble value: Double) { self = value }
-    public var doubleValue: Double { self }
 }
 
 extension Int64: TensorScalar {
@@ -50,4 +47,10 @@ extension Bool: TensorScalar {
     public static var dtype: DType { .bool }
     public init(fromDouble value: Double) { self = value != 0 }
     public var doubleValue: Double { self ? 1 : 0 }
+}
+
+extension FloatElement {
+    /// The dtype of a kernel's element type, for generic code that makes tensors of it. `FloatElement` is
+    /// internal and only Float and Double conform, so its size tells them apart.
+    static var dtype: DType { MemoryLayout<Self>.size == MemoryLayout<Float>.size ? .float32 : .float64 }
 }

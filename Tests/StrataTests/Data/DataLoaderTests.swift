@@ -17,7 +17,7 @@ import Testing
         #expect(batches.map(\.inputs.shape) == [[3, 2], [3, 2], [1, 2]])
         #expect(batches.map(\.index) == [0, 1, 2] && batches.allSatisfy { $0.epoch == 0 })
         expectClose(batches[1].inputs, [3, -3, 4, -4, 5, -5], shape: [3, 2])
-        #expect(batches[1].labels.dtype == .int64 && batches[1].labels.scalars(as: Int64.self) == [0, 1, 2])
+        #expect(batches[1].targets.dtype == .int64 && batches[1].targets.scalars(as: Int64.self) == [0, 1, 2])
     }
 
     @Test func dropLastCounts() {
@@ -47,7 +47,7 @@ import Testing
         // Labels travel with their examples.
         for batch in loader.batches(epoch: 1) {
             let ids = batch.inputs.select(1, 0).toDoubles().map { Int64($0) }
-            #expect(batch.labels.scalars(as: Int64.self) == ids.map { $0 % 3 })
+            #expect(batch.targets.scalars(as: Int64.self) == ids.map { $0 % 3 })
         }
     }
 
@@ -87,8 +87,8 @@ import Testing
         let inline = DataLoader(dataset, batchSize: 10, shuffle: true, seed: 7, transforms: transforms, prefetch: 0)
         let ahead = DataLoader(dataset, batchSize: 10, shuffle: true, seed: 7, transforms: transforms, prefetch: 3)
         for epoch in 0..<2 {
-            let a = inline.batches(epoch: epoch).map { ($0.inputs.toDoubles(), $0.labels.toDoubles(), $0.index) }
-            let b = ahead.batches(epoch: epoch).map { ($0.inputs.toDoubles(), $0.labels.toDoubles(), $0.index) }
+            let a = inline.batches(epoch: epoch).map { ($0.inputs.toDoubles(), $0.targets.toDoubles(), $0.index) }
+            let b = ahead.batches(epoch: epoch).map { ($0.inputs.toDoubles(), $0.targets.toDoubles(), $0.index) }
             #expect(a.count == 11 && b.count == 11)
             for (x, y) in zip(a, b) { #expect(x == y) }
         }

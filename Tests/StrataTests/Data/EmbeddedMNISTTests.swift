@@ -2,12 +2,6 @@ import Foundation
 import Strata
 import Testing
 
-/// The real MNIST files in the repository's Data/mnist, decoded once per test process.
-enum EmbeddedMNIST {
-    static let train = Result { try MNIST(directory: EmbeddedData.mnistDirectory, split: .train) }
-    static let test = Result { try MNIST(directory: EmbeddedData.mnistDirectory, split: .test) }
-}
-
 @Suite struct EmbeddedMNISTTests {
     @Test func directoryIsFoundFromTheSourcePath() throws {
         let root = try #require(EmbeddedData.packageRoot)
@@ -71,7 +65,7 @@ enum EmbeddedMNIST {
         var counts = [Int](repeating: 0, count: 10), batches = 0
         for batch in loader {
             #expect(batch.inputs.shape[1...] == [1, 28, 28] && batch.inputs.dtype == .float32)
-            for label in batch.labels.scalars(as: Int64.self) { counts[Int(label)] += 1 }
+            for label in batch.targets.scalars(as: Int64.self) { counts[Int(label)] += 1 }
             batches += 1
         }
         #expect(batches == 20 && counts == test.labelCounts())

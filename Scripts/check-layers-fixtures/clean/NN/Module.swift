@@ -1,0 +1,1 @@
+public protocol Module: AnyObject { var weight: Tensor { get } }

@@ -1,0 +1,1 @@
+func save(_ model: any Module) {}

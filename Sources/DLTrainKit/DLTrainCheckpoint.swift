@@ -1,0 +1,95 @@
+import Foundation
+import Strata
+import StrataTraining
+
+/// A `dltrain` checkpoint: a training `Checkpoint` whose metadata also says how to rebuild the run, so
+/// `--resume`, `eval` and `predict` need nothing else.
+///
+/// Metadata beside the position (see `Checkpoint`): `strata.config` (the `TrainingConfiguration` as JSON),
+/// `strata.model` and `strata.dataset` (the preset and dataset names), `strata.input_shape` (`1,28,28`) and
+/// `strata.class_count`.
+public struct DLTrainCheckpoint {
+    /// The weights, optimizer state, position and metadata.
+    public var checkpoint: Checkpoint
+    /// The run's configuration.
+    public var configuration: TrainingConfiguration
+    /// The sample shape `[C, H, W]` and the number of classes the model was built for.
+    public var inputShape: [Int], classCount: Int
+
+    /// A checkpoint of `checkpoint`'s weights and position for a run of `configuration`.
+    public init(checkpoint: Checkpoint, configuration: TrainingConfiguration, inputShape: [Int], classCount: Int) {
+        (self.checkpoint, self.configuration, self.inputShape, self.classCount) = (checkpoint, configuration, inputShape, classCount)
+        self.checkpoint.metadata = Self.metadata(configuration: configuration, inputShape: inputShape, classCount: classCount)
+    }
+
+    /// The position, running totals and generator state.
+    public var state: TrainingState {
+        get { checkpoint.state }
+        set { checkpoint.state = newValue }
+    }
+    /// The model's state dict, under PyTorch's names.
+    public var modelState: [String: Tensor] {
+        get { checkpoint.modelState }
+        set { checkpoint.modelState = newValue }
+    }
+    /// The optimizer's state dict.
+    public var optimizerState: [String: Tensor] {
+        get { checkpoint.optimizerState }
+        set { checkpoint.optimizerState = newValue }
+    }
+
+    /// The `dltrain` entries of the metadata (see the type's documentation).
+    static func metadata(configuration: TrainingConfiguration, inputShape: [Int], classCount: Int) -> [String: String] {
+        [
+            "strata.config": configuration.json.serialized(),
+            "strata.model": configuration.model.rawValue,
+            "strata.dataset": configuration.dataset.rawValue,
+            "strata.input_shape": inputShape.map(String.init).joined(separator: ","),
+            "strata.class_count": String(classCount),
+        ]
+    }
+
+    /// Writes the checkpoint to `url` atomically, with the metadata of `configuration` as it is now.
+    public func write(to url: URL) throws {
+        var file = checkpoint
+        file.metadata = Self.metadata(configuration: configuration, inputShape: inputShape, classCount: classCount)
+        try file.write(to: url)
+    }
+
+    /// Reads a checkpoint `dltrain` wrote (this version or an earlier one).
+    /// - Throws: `IOError` / `SafetensorsError` for an unreadable or malformed file, `DLTrainError.invalidCheckpoint`
+    ///   for a file without a valid position or `dltrain` metadata.
+    public static func read(from url: URL) throws -> DLTrainCheckpoint {
+        let checkpoint: Checkpoint
+        do { checkpoint = try Checkpoint.read(from: url) } catch TrainingError.invalidCheckpoint(_, let reason) {
+            throw DLTrainError.invalidCheckpoint(url, reason: reason)
+        }
+        let meta = checkpoint.metadata
+        func fail(_ reason: String) -> DLTrainError { .invalidCheckpoint(url, reason: reason) }
+        func string(_ key: String) throws -> String {
+            guard let value = meta[key] else { throw fail("metadata \(key) is missing") }
+            return value
+        }
+        let configuration: TrainingConfiguration
+        do { configuration = try TrainingConfiguration(json: JSONValue.parse(Array(try string("strata.config").utf8))) }
+        catch let error as JSONError { throw fail("metadata strata.config is not JSON: \(error)") }
+        catch DLTrainError.invalidSetting(let field, let message) { throw fail("metadata strata.config: \(field) \(message)") }
+        let shape = try string("strata.input_shape").split(separator: ",").compactMap { Int($0) }
+        guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else { throw fail("metadata strata.input_shape must be C,H,W") }
+        guard let classCount = Int(try string("strata.class_count")), classCount > 0 else {
+            throw fail("metadata strata.class_count must be a positive integer")
+        }
+        return DLTrainCheckpoint(checkpoint: checkpoint, configuration: configuration, inputShape: shape, classCount: classCount)
+    }
+
+    /// The model the checkpoint describes, with its weights loaded (strictly) and in evaluation mode.
+    /// - Throws: `TrainingError.checkpointMismatch` (wrapping the `StateDictError`) when the weights do not fit.
+    public func makeModel(url: URL) throws -> any Layer {
+        let model = try configuration.makeModel(inputShape: inputShape, classCount: classCount)
+        do { try model.loadStateDict(modelState, strict: true) } catch {
+            throw TrainingError.checkpointMismatch(url, reason: "\(error)")
+        }
+        model.eval()
+        return model
+    }
+}

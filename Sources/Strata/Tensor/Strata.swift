@@ -1,0 +1,39 @@
+/// Library-wide settings: threads, the kernels' instruction-set level, the random seed and the buffer pool's counters.
+public enum Strata {
+    /// Threads used by OpenBLAS and by Strata's own parallel loops.
+    ///
+    /// Defaults to the number of cores, or to `STRATA_THREADS` when that is set.
+    /// Setting it sets OpenBLAS's thread count too, so one number governs both.
+    public static var threads: Int {
+        get { KernelThreads.current }
+        set {
+            require(newValue >= 1, "Strata.threads: must be at least 1, got \(newValue)")
+            KernelThreads.set(newValue)
+        }
+    }
+
+    /// Reseeds the global random generator. The same seed gives the same numbers on every run.
+    public static func seed(_ value: UInt64) {
+        RandomGenerator.global.withLock { $0 = RandomGenerator(seed: value) }
+    }
+
+    /// The global generator's state, to save with a checkpoint and restore on resume.
+    public static var randomState: RandomGenerator {
+        get { RandomGenerator.global.withLock { $0 } }
+        set { RandomGenerator.global.withLock { $0 = newValue } }
+    }
+
+    /// The instruction-set level Strata's Float32 kernels run at, chosen once at first use: the widest this
+    /// CPU runs, or the level `STRATA_ISA` (`baseline`, `avx2`, `avx512`) names. A value it cannot use falls
+    /// back to the widest level with a warning on standard error; `KernelISA.requested()` throws for it.
+    public static var instructionSet: KernelISA { KernelISA.selected }
+
+    /// The OpenBLAS build in use, as `openblas_get_config()` describes it.
+    public static var blasConfiguration: String { BLAS.configuration }
+
+    /// Counters of the tensor buffer pool: how many buffers came from `malloc` and how many were reused.
+    public static var memoryStatistics: MemoryStatistics { BufferPool.shared.statistics }
+
+    /// Frees every cached buffer the pool holds.
+    public static func releaseCachedMemory() { BufferPool.shared.releaseCached() }
+}
