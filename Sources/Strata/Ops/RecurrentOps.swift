@@ -5,10 +5,11 @@ import RealModule
 /// Shapes: `T` = time steps, `B` = batch, `I` = input features, `H` = hidden size, `G` = gates·H
 /// (RNN 1, GRU 3 in the order r, z, n, LSTM 4 in the order i, f, g, o — PyTorch's layouts).
 ///
-/// Forward: the input projection of all steps is one gemm `[T·B, I] · W_ihᵀ → [T·B, G]`; each step then adds
-/// `h · W_hhᵀ` and applies the gates. Float32 runs the steps in the recurrent C kernels (`RecurrentKernels`):
-/// W_hh packed once per call, batch rows split across threads for the whole sequence, the gates at full
-/// vector width. Float64, for gradient checks, runs them in Swift with one gemm per step. What backward
+/// Forward, Float32: the recurrent C kernels (`RecurrentKernels`, Docs/Kernels.md) run the whole sequence. W_ih
+/// and W_hh are packed once per call; each step is one product `x_t · W_ihᵀ + h · W_hhᵀ` onto the bias row (GRU:
+/// the input and hidden sides apart), then the gates at full vector width; batch rows are split across threads
+/// for the whole sequence. Float64, for gradient checks, runs in Swift: the input projection of all steps as
+/// one gemm `[T·B, I] · W_ihᵀ → [T·B, G]`, then per step one gemm `h · W_hhᵀ` and the gates. What backward
 /// needs (the activated gates, and the cell states of LSTM) is kept only when the op is recorded on the
 /// tape. Backward runs back-propagation through time inside the pullback (no tape node per step, so a
 /// 1,000-step sequence is one node) and forms each weight gradient with gemms over all steps at once.
