@@ -1,5 +1,4 @@
 import CStrataKernels
-import Dispatch
 
 /// The Float32 recurrent kernels of `CStrataKernels` (Sources/CStrataKernels/recurrent): the forward and
 /// backward runs of an RNN, LSTM or GRU layer over a whole sequence, at the full vector width of the level in
@@ -56,7 +55,7 @@ struct RecurrentKernels: Equatable {
     /// How many row ranges to split a batch into: one per thread, as long as each range has at least four
     /// rows and 2²⁰ multiply-adds (`rows · T · G · H`), else fewer. Waking the other core costs about what
     /// 2²⁰ multiply-adds take, and it happens once per run, not once per step.
-    static func chunks(_ kernel: RecurrentKernel, batch: Int, steps: Int, hidden: Int, threads: Int = Strata.threads) -> Int {
+    static func chunks(_ kernel: RecurrentKernel, batch: Int, steps: Int, hidden: Int, threads: Int = KernelThreads.current) -> Int {
         let perRow = Double(steps) * Double(kernel.gateCount * hidden) * Double(hidden)
         let byWork = Double(batch) * perRow / Double(1 << 20)
         return max(1, min(threads, batch / 4, byWork >= Double(threads) ? threads : Int(byWork)))
@@ -90,7 +89,7 @@ struct RecurrentKernels: Equatable {
         case .lstm: table.lstm_forward
         case .gru: table.gru_forward
         }
-        withUnsafePointer(to: args) { args in splitRows(batch, chunks: chunks) { run!(args, $0, $1) } }
+        withUnsafePointer(to: args) { args in parallelChunks(batch, chunks: chunks) { run!(args, $0.lowerBound, $0.upperBound) } }
     }
 
     /// Runs `kernel`'s backward over a sequence (operands as `StrataRecurrentBackward`), rows split into
@@ -110,7 +109,7 @@ struct RecurrentKernels: Equatable {
         case .lstm: table.lstm_backward
         case .gru: table.gru_backward
         }
-        withUnsafePointer(to: args) { args in splitRows(batch, chunks: chunks) { run!(args, $0, $1) } }
+        withUnsafePointer(to: args) { args in parallelChunks(batch, chunks: chunks) { run!(args, $0.lowerBound, $0.upperBound) } }
     }
 }
 
@@ -123,26 +122,4 @@ extension RecurrentKernel {
         case .lstm: 4
         }
     }
-}
-
-/// Calls `body(begin, end)` on `chunks` contiguous ranges of `0..<rows`, concurrently when there are several.
-private func splitRows(_ rows: Int, chunks: Int, _ body: (Int, Int) -> Void) {
-    let chunks = max(1, min(chunks, rows))
-    if chunks == 1 {
-        if rows > 0 { body(0, rows) }
-        return
-    }
-    withoutActuallyEscaping(body) { body in
-        let chunkBody = RowChunkBody(run: body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            chunkBody.run(rows * chunk / chunks, rows * (chunk + 1) / chunks)
-        }
-    }
-}
-
-/// Carries a row-range body, which captures raw pointers, into `concurrentPerform`. Safe because the ranges
-/// are disjoint, the kernels touch only their rows of every per-row buffer, and the call returns only when
-/// every range is done.
-private struct RowChunkBody: @unchecked Sendable {
-    let run: (Int, Int) -> Void
 }
