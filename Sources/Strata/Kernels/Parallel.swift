@@ -71,7 +71,14 @@ enum KernelThreads {
 ///   - grain: the minimum number of items worth giving a thread of its own.
 @inline(__always)
 func parallelFor(_ count: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
-    let chunks = min(KernelThreads.current, count / max(grain, 1))
+    parallelChunks(count, chunks: min(KernelThreads.current, count / max(grain, 1)), body)
+}
+
+/// Splits `0..<count` into `chunks` contiguous ranges (at least 1, at most `count`) and runs `body` on each,
+/// concurrently when there are several. For callers that choose the split themselves (the recurrent kernels
+/// split by work per row; tests force a split).
+func parallelChunks(_ count: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
+    let chunks = min(chunks, count)
     if chunks <= 1 {
         if count > 0 { body(0..<count) }
         return

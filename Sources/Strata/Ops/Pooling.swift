@@ -211,7 +211,7 @@ extension Tensor {
 
 /// Replaces `best` (and its window offset) by `candidate` where the general path would: strictly larger,
 /// or a NaN over a number.
-@inline(__always) private func keepLarger(_ best: inout Float4, _ offset: inout SIMD4<Int32>, _ candidate: Float4, _ at: Int32) {
+@inline(__always) private func keepLarger(_ best: inout SIMD4<Float>, _ offset: inout SIMD4<Int32>, _ candidate: SIMD4<Float>, _ at: Int32) {
     let wins = (candidate .> best) .| ((candidate .!= candidate) .& (best .== best))
     best.replace(with: candidate, where: wins)
     offset.replace(with: at, where: wins)
@@ -240,7 +240,7 @@ private func maxPool2x2(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePoin
                     keepLarger(&best, &offset, upper.oddHalf, 1)
                     keepLarger(&best, &offset, lower.evenHalf, Int32(w))
                     keepLarger(&best, &offset, lower.oddHalf, Int32(w + 1))
-                    store4(best, d + first)
+                    UnsafeMutableRawPointer(d + first).storeBytes(of: best, as: SIMD4<Float>.self)
                     for lane in 0..<4 { a[first + lane] = Int64(rowStart + 2 * (first + lane) + Int(offset[lane])) }
                     ow = first + 4
                 }

@@ -1,0 +1,8 @@
+// The recurrent kernels for AVX2 with FMA (8 lanes).
+#if defined(__x86_64__)
+#include "strata_recurrent.h"
+#define STRATA_LEVEL STRATA_LEVEL_AVX2
+#include "../simd/begin.h"
+#include "recurrent.inc"
+#include "../simd/end.h"
+#endif

@@ -1,0 +1,8 @@
+// The recurrent kernels for AVX-512 (16 lanes).
+#if defined(__x86_64__)
+#include "strata_recurrent.h"
+#define STRATA_LEVEL STRATA_LEVEL_AVX512
+#include "../simd/begin.h"
+#include "recurrent.inc"
+#include "../simd/end.h"
+#endif
