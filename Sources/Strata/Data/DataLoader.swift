@@ -14,6 +14,7 @@ public struct Batch: Sendable {
     /// The batch's position in its epoch, from 0.
     public let index: Int
 
+    /// A batch of `inputs` and `targets`, batch `index` of epoch `epoch`.
     public init(inputs: Tensor, targets: Tensor, epoch: Int, index: Int) {
         (self.inputs, self.targets, self.epoch, self.index) = (inputs, targets, epoch, index)
     }

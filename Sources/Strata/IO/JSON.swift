@@ -9,11 +9,17 @@
 /// A JSON value. Numbers keep their literal text, so an integer is told from a float exactly (`2` is not `2.0`)
 /// and written back as it was read.
 public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
+    /// An object's members, in file order, repeated keys kept.
     case object([(key: String, value: JSONValue)])
+    /// An array.
     case array([JSONValue])
+    /// A string, unescaped.
     case string(String)
+    /// A number, as its literal text.
     case number(String)
+    /// `true` or `false`.
     case bool(Bool)
+    /// `null`.
     case null
 
     /// Inputs longer than this are refused before they are parsed.
@@ -53,9 +59,13 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         return Double(literal)
     }
 
+    /// The value of a string.
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    /// The value of a boolean.
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    /// The elements of an array.
     public var arrayValue: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
+    /// Whether the value is `null`.
     public var isNull: Bool { if case .null = self { true } else { false } }
 
     /// The first member named `key` of an object (nil for other values).

@@ -13,13 +13,19 @@
 /// As a `Layer` (in a `Sequential`), `attention(x)` is self-attention, `query = key = value = x`, without masks,
 /// returning the output and not the weights; see `Layer`.
 public final class MultiheadAttention: Layer, ModeDependent {
+    /// The model dimension `E`.
     public let embedDim: Int
+    /// The number of heads; each has `E / numHeads` dimensions.
     public let numHeads: Int
     /// The probability of dropping an attention weight in training.
     public let dropout: Double
+    /// Whether sequences are `[B, T, E]` (else `[T, B, E]`).
     public let batchFirst: Bool
+    /// The stacked query, key and value projections `[3E, E]` (`in_proj_weight`).
     public var inProjWeight: Tensor     // [3E, E]
+    /// Their biases `[3E]` (`in_proj_bias`), or `nil` without bias.
     public var inProjBias: Tensor?      // [3E]
+    /// The output projection (`out_proj`), `[E, E]` and `[E]`.
     public let outProj: Linear          // [E, E], [E]
     /// Whether attention dropout is applied; see `train()`/`eval()`.
     public var isTraining = true

@@ -22,7 +22,9 @@ private func convolutionWeight(_ shape: [Int], dtype: DType) -> Tensor {
 /// - `weight`: `[C_out, C_in/groups, k]`, Kaiming uniform (a = √5): U(−1/√fan_in, 1/√fan_in), fan_in = C_in/groups·k.
 /// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
 public final class Conv1d: Layer {
+    /// The kernels `[out, in/groups, k]`.
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
     /// The convolution's settings, as given to `init`.
     public let stride: Int, padding: Int, dilation: Int, groups: Int
@@ -55,7 +57,9 @@ public final class Conv1d: Layer {
 ///   fan_in = C_in/groups·kh·kw.
 /// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
 public final class Conv2d: Layer {
+    /// The kernels `[out, in/groups, kh, kw]`.
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
     /// The convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
@@ -97,7 +101,9 @@ public final class Conv2d: Layer {
 ///   fan_in = C_out/groups·kh·kw (PyTorch computes it from `weight.size(1)`).
 /// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
 public final class ConvTranspose2d: Layer {
+    /// The kernels `[in, out/groups, kh, kw]` (PyTorch's transposed layout).
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
     /// The transposed convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int), groups: Int

@@ -5,10 +5,13 @@
 ///
 /// - `weight`: `[numEmbeddings, embeddingDim]`, initialised N(0, 1), with the `paddingIdx` row zeroed.
 public final class Embedding: Layer {
+    /// The number of rows (the vocabulary size).
     public let numEmbeddings: Int
+    /// The size of each row.
     public let embeddingDim: Int
     /// The row that is initialised to zeros and never receives a gradient (non-negative once stored).
     public let paddingIdx: Int?
+    /// The table `[numEmbeddings, embeddingDim]`, N(0, 1) initialised.
     public var weight: Tensor
 
     /// - Parameters:

@@ -3,7 +3,9 @@
 /// - `weight`: `[out, in]`, initialised U(−1/√in, 1/√in) (Kaiming uniform with a = √5, PyTorch's default).
 /// - `bias`: `[out]`, initialised U(−1/√in, 1/√in).
 public final class Linear: Layer {
+    /// The weight `[out, in]`.
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
 
     /// - Parameters:
@@ -26,13 +28,17 @@ public final class Linear: Layer {
 
 /// Flattens dimensions `startDim...endDim` (by default all but the batch dimension), as `nn.Flatten`.
 public final class Flatten: Layer {
+    /// The first dimension flattened.
     public let startDim: Int
+    /// The last dimension flattened (negative counts from the end).
     public let endDim: Int
 
+    /// Flattens dimensions `startDim...endDim` into one (PyTorch's defaults: all but the batch dimension).
     public init(startDim: Int = 1, endDim: Int = -1) {
         (self.startDim, self.endDim) = (startDim, endDim)
     }
 
+    /// The input with dimensions `startDim...endDim` merged; a view when they are contiguous.
     public func callAsFunction(_ input: Tensor) -> Tensor { input.flattened(from: startDim, to: endDim) }
 }
 

@@ -2,14 +2,19 @@
 /// running statistics. Declare it as `@Buffer var runningMean: Tensor`.
 @propertyWrapper
 public final class Buffer {
+    /// The buffer's tensor.
     public var wrappedValue: Tensor
+    /// Declares a buffer holding `wrappedValue`.
     public init(wrappedValue: Tensor) { self.wrappedValue = wrappedValue }
 }
 
 /// One named thing a module holds directly.
 public enum ModuleEntry {
+    /// A trained tensor.
     case parameter(Tensor)
+    /// A saved but untrained tensor (see `Buffer`).
     case buffer(Tensor)
+    /// A child module.
     case module(any Module)
 }
 
@@ -68,11 +73,13 @@ public protocol Module: AnyObject {
 /// let model = Sequential { lstm; Linear(16, 4) }   // the Layer call inside
 /// ```
 public protocol Layer: Module {
+    /// The layer applied to one tensor.
     func callAsFunction(_ input: Tensor) -> Tensor
 }
 
 /// A module whose behaviour differs between training and evaluation (Dropout, BatchNorm).
 public protocol ModeDependent: AnyObject {
+    /// Whether the module is in training mode; `Module.train()` and `Module.eval()` set it for a whole tree.
     var isTraining: Bool { get set }
 }
 
@@ -237,8 +244,11 @@ extension Module {
 
 /// The problems found by `loadStateDict`, all at once.
 public struct StateDictError: Error, CustomStringConvertible, Equatable {
+    /// Names the module has and the dict lacks.
     public var missing: [String] = []
+    /// Names the dict has and the module lacks.
     public var unexpected: [String] = []
+    /// Tensors whose shapes differ, with the module's and the dict's.
     public var shapeMismatches: [(name: String, expected: [Int], found: [Int])] = []
 
     var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && shapeMismatches.isEmpty }

@@ -7,8 +7,11 @@ import Foundation
 ///
 /// - `weight`: `[maxLength, D]`, initialised N(0, std²) (std 1 by default, as `nn.Embedding`).
 public final class LearnedPositionalEmbedding: Layer {
+    /// The longest sequence accepted.
     public let maxLength: Int
+    /// The feature size `D`.
     public let dim: Int
+    /// The table `[maxLength, D]`.
     public var weight: Tensor
 
     /// - Parameters:
@@ -34,8 +37,11 @@ public final class LearnedPositionalEmbedding: Layer {
 /// `pe[t, 2i] = sin(t / 10000^(2i/D))`, `pe[t, 2i+1] = cos(t / 10000^(2i/D))`.
 /// - Buffer `pe`: `[maxLength, D]`, saved in the state dict but not trained.
 public final class SinusoidalPositionalEncoding: Layer {
+    /// The longest sequence accepted.
     public let maxLength: Int
+    /// The feature size `D`.
     public let dim: Int
+    /// The fixed table `[maxLength, D]`.
     @Buffer public var pe: Tensor
 
     /// - Parameters:

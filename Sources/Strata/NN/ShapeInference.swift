@@ -58,6 +58,7 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String
     /// The input shape the failing layer was given.
     public var input: [Int]
+    /// What kind of problem it is.
     public var kind: Kind
     /// PyTorch's name for the layer setting the input disagrees with (`"in_channels"`, `"kernel_size"`,
     /// `"normalized_shape"`), when one does; a spec reader reports it as the field at fault.
@@ -65,6 +66,7 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What is wrong, with the numbers involved.
     public var reason: String
 
+    /// A shape error; the fields are documented on the properties.
     public init(layer: String, path: String = "", input: [Int], kind: Kind, argument: String? = nil, reason: String) {
         (self.layer, self.path, self.input, self.kind, self.argument, self.reason) = (layer, path, input, kind, argument, reason)
     }

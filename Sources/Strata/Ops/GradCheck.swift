@@ -1,5 +1,6 @@
 /// The outcome of `gradcheck`: whether it passed, and for each failure what differed where.
 public struct GradCheckResult: Sendable, CustomStringConvertible {
+    /// Whether every element agreed.
     public var passed: Bool { failures.isEmpty }
     /// One line per mismatching element, or per other failed check.
     public var failures: [String]
