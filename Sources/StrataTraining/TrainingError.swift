@@ -18,6 +18,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A metrics or plot file could not be written.
     case logWriteFailed(URL, reason: String)
 
+    /// The error, in one line.
     public var description: String {
         switch self {
         case let .nonFiniteLoss(value, epoch, batch, step, rank):

@@ -56,6 +56,7 @@ public struct DataLoader<D: BatchDataset>: Sequence, Sendable {
 
     /// A loader over `dataset`.
     /// - Parameters:
+    ///   - dataset: the examples.
     ///   - batchSize: examples per batch (the last may be smaller unless `dropLast`).
     ///   - shuffle: whether each epoch visits the examples in a fresh seeded order (else in index order).
     ///   - seed: determines every epoch's order and every batch's augmentation.

@@ -34,6 +34,7 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     /// `null` when it is NaN or infinite, which JSON cannot hold.
     public static func double(_ value: Double) -> JSONValue { value.isFinite ? .number(String(describing: value)) : .null }
 
+    /// Whether both are the same value: numbers compare by their literal text, objects by their members in order.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -97,6 +98,7 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         return out
     }
 
+    /// The value as compact JSON text.
     public var description: String { serialized() }
 
     private func write(to out: inout String, _ item: String, _ key: String) {
@@ -176,6 +178,7 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
         return (line, offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1)
     }
 
+    /// The reason and the byte offset.
     public var description: String { "\(reason) at byte \(offset)" }
 }
 

@@ -30,12 +30,15 @@ public final class MultiheadAttention: Layer, ModeDependent {
     /// Whether attention dropout is applied; see `train()`/`eval()`.
     public var isTraining = true
 
+    /// Multi-head attention with PyTorch's arguments and defaults.
+    ///
     /// - Parameters:
     ///   - embedDim: `E`, the size of query, key, value and output features.
     ///   - numHeads: `H`; must divide `embedDim`.
     ///   - dropout: dropout probability on the attention weights (training only).
     ///   - bias: whether the input and output projections learn biases.
     ///   - batchFirst: inputs and outputs are `[B, L, E]` instead of `[L, B, E]`.
+    ///   - dtype: the parameters' element type.
     public init(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true, batchFirst: Bool = false,
                 dtype: DType = .float32) {
         require(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
@@ -53,7 +56,8 @@ public final class MultiheadAttention: Layer, ModeDependent {
     ///
     /// - Parameters:
     ///   - query: `[L, B, E]` (`[B, L, E]` when `batchFirst`), or unbatched `[L, E]`.
-    ///   - key, value: `[S, B, E]` (`[B, S, E]` when `batchFirst`), or unbatched `[S, E]`.
+    ///   - key: `[S, B, E]` (`[B, S, E]` when `batchFirst`), or unbatched `[S, E]`.
+    ///   - value: shaped like `key`.
     ///   - keyPaddingMask: `[B, S]` (or `[S]` unbatched); bool **true = ignore that key**, or float, added.
     ///   - attnMask: `[L, S]` or `[B·H, L, S]`; bool **true = not allowed**, or float, added (PyTorch semantics).
     ///   - isCausal: also forbid key `j > i` for query `i`, combined with any masks.

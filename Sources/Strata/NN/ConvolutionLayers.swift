@@ -29,12 +29,18 @@ public final class Conv1d: Layer {
     /// The convolution's settings, as given to `init`.
     public let stride: Int, padding: Int, dilation: Int, groups: Int
 
+    /// A 1-D convolution with PyTorch's arguments, defaults and initialisation.
+    ///
     /// - Parameters:
     ///   - inChannels: `C_in`, channels of the input.
     ///   - outChannels: `C_out`, channels of the output.
     ///   - kernelSize: window length `k`.
+    ///   - stride: the step between windows.
+    ///   - padding: zeros added at both ends.
+    ///   - dilation: the spacing between a window's taps.
     ///   - groups: splits the channels into groups convolved separately; divides both channel counts.
     ///   - bias: whether to learn an additive bias per output channel.
+    ///   - dtype: the parameters' element type.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32) {
         require(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
@@ -64,13 +70,18 @@ public final class Conv2d: Layer {
     /// The convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
 
+    /// A 2-D convolution with PyTorch's arguments, defaults and initialisation.
+    ///
     /// - Parameters:
     ///   - inChannels: `C_in`, channels of the input.
     ///   - outChannels: `C_out`, channels of the output.
     ///   - kernelSize: window `(kh, kw)`.
-    ///   - stride, padding, dilation: per spatial dim `(height, width)`; padding is zeros.
+    ///   - stride: the step between windows `(height, width)`.
+    ///   - padding: zeros added on each side `(height, width)`.
+    ///   - dilation: the spacing between a window's taps `(height, width)`.
     ///   - groups: splits the channels into groups convolved separately; divides both channel counts.
     ///   - bias: whether to learn an additive bias per output channel.
+    ///   - dtype: the parameters' element type.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
                 dtype: DType = .float32) {
@@ -108,14 +119,19 @@ public final class ConvTranspose2d: Layer {
     /// The transposed convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int), groups: Int
 
+    /// A 2-D transposed convolution with PyTorch's arguments, defaults and initialisation.
+    ///
     /// - Parameters:
     ///   - inChannels: `C_in`, channels of the input.
     ///   - outChannels: `C_out`, channels of the output.
     ///   - kernelSize: window `(kh, kw)`.
-    ///   - stride, padding, dilation: those of the convolution this layer is the adjoint of.
+    ///   - stride: the stride of the convolution this layer is the adjoint of.
+    ///   - padding: the padding of that convolution.
+    ///   - dilation: the dilation of that convolution.
     ///   - outputPadding: extra rows/columns on the bottom/right of the output; smaller than stride or dilation.
     ///   - groups: divides both channel counts.
     ///   - bias: whether to learn an additive bias per output channel.
+    ///   - dtype: the parameters' element type.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), groups: Int = 1, bias: Bool = true,
                 dilation: (Int, Int) = (1, 1), dtype: DType = .float32) {

@@ -14,10 +14,13 @@ public final class Embedding: Layer {
     /// The table `[numEmbeddings, embeddingDim]`, N(0, 1) initialised.
     public var weight: Tensor
 
+    /// An embedding table, N(0, 1) initialised (the padding row zero).
+    ///
     /// - Parameters:
     ///   - numEmbeddings: `V`, the number of rows.
     ///   - embeddingDim: `D`, the size of each row.
     ///   - paddingIdx: a row kept at zero gradient (e.g. a padding token); negative values count from the end.
+    ///   - dtype: the table's element type.
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil, dtype: DType = .float32) {
         let padding = paddingIdx.map { $0 < 0 ? $0 + numEmbeddings : $0 }
         require(padding == nil || (0..<numEmbeddings).contains(padding!),

@@ -8,10 +8,13 @@ public final class Linear: Layer {
     /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
 
+    /// A linear layer with PyTorch's initialisation, U(−1/√in, 1/√in) for weight and bias.
+    ///
     /// - Parameters:
     ///   - inFeatures: size of each input's last dimension.
     ///   - outFeatures: size of each output's last dimension.
     ///   - bias: whether to learn an additive bias.
+    ///   - dtype: the parameters' element type.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32) {
         weight = Init.kaimingUniform([outFeatures, inFeatures], a: 5.0.squareRoot(), dtype: dtype)
         weight.requiresGrad = true

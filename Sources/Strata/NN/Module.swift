@@ -253,6 +253,7 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
 
     var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && shapeMismatches.isEmpty }
 
+    /// Every missing, unexpected and misshapen name, with the shapes.
     public var description: String {
         var parts: [String] = []
         if !missing.isEmpty { parts.append("missing keys: \(missing.joined(separator: ", "))") }
@@ -263,6 +264,7 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
         return "state dict does not fit the model: " + parts.joined(separator: "; ")
     }
 
+    /// Whether both report the same problems.
     public static func == (a: StateDictError, b: StateDictError) -> Bool { a.description == b.description }
 }
 

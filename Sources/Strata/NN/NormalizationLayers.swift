@@ -15,9 +15,14 @@ public final class LayerNorm: Layer {
     /// β, shaped `normalizedShape` (zeros), or `nil`.
     public var bias: Tensor?
 
+    /// Layer normalisation over the trailing `normalizedShape`, with PyTorch's defaults.
+    ///
     /// - Parameters:
     ///   - normalizedShape: the trailing dims of the input to normalise over.
+    ///   - eps: added to the variance.
     ///   - elementwiseAffine: whether to learn `weight` (and `bias`, unless `bias` is false).
+    ///   - bias: whether to learn `bias` too.
+    ///   - dtype: the parameters' element type.
     public init(_ normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true,
                 dtype: DType = .float32) {
         self.normalizedShape = normalizedShape
@@ -55,10 +60,14 @@ public final class GroupNorm: Layer {
     /// β `[C]` (zeros), or `nil` without `affine`.
     public var bias: Tensor?
 
+    /// Group normalisation of `numChannels` channels in `numGroups` groups, with PyTorch's defaults.
+    ///
     /// - Parameters:
     ///   - numGroups: groups to split the channels into; must divide `numChannels`.
     ///   - numChannels: `C`, the size of the input's second dim.
+    ///   - eps: added to the variance.
     ///   - affine: whether to learn a per-channel `weight` and `bias`.
+    ///   - dtype: the parameters' element type.
     public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, dtype: DType = .float32) {
         require(numGroups > 0 && numChannels % numGroups == 0,
                      "GroupNorm: \(numChannels) channels do not split into \(numGroups) groups")
@@ -158,10 +167,15 @@ public class BatchNorm: Layer, ModeDependent {
 
 /// Batch normalisation over `[N, C]` or `[N, C, L]`, as `nn.BatchNorm1d`. See `BatchNorm`.
 public final class BatchNorm1d: BatchNorm {
+    /// Batch normalisation of `numFeatures` channels, with PyTorch's defaults.
+    ///
     /// - Parameters:
     ///   - numFeatures: `C`.
+    ///   - eps: added to the variance.
+    ///   - momentum: the running-average factor; `nil` for a cumulative average.
     ///   - affine: whether to learn `weight` and `bias`.
     ///   - trackRunningStats: whether to keep running statistics; without them evaluation also uses batch statistics.
+    ///   - dtype: the parameters' element type.
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32) {
         super.init(numFeatures, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats,

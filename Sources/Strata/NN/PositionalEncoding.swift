@@ -14,10 +14,13 @@ public final class LearnedPositionalEmbedding: Layer {
     /// The table `[maxLength, D]`.
     public var weight: Tensor
 
+    /// A learned table of `maxLength` positions.
+    ///
     /// - Parameters:
     ///   - maxLength: the longest sequence accepted.
     ///   - dim: `D`.
     ///   - std: the standard deviation of the initial values.
+    ///   - dtype: the table's element type.
     public init(maxLength: Int, dim: Int, std: Double = 1, dtype: DType = .float32) {
         (self.maxLength, self.dim) = (maxLength, dim)
         weight = Init.normal([maxLength, dim], std: std, dtype: dtype)
@@ -44,9 +47,12 @@ public final class SinusoidalPositionalEncoding: Layer {
     /// The fixed table `[maxLength, D]`.
     @Buffer public var pe: Tensor
 
+    /// The sinusoidal table of `maxLength` positions.
+    ///
     /// - Parameters:
     ///   - maxLength: the longest sequence accepted.
     ///   - dim: `D`.
+    ///   - dtype: the table's element type.
     public init(maxLength: Int, dim: Int, dtype: DType = .float32) {
         (self.maxLength, self.dim) = (maxLength, dim)
         var values = [Double](repeating: 0, count: maxLength * dim)

@@ -112,6 +112,8 @@ public final class RNN: RecurrentLayer {
                    batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype)
     }
 
+    /// Runs the RNN over `input` from `h0` (zeros when nil).
+    ///
     /// - Returns: every step's hidden state and the final hidden states `[L·D, B, H]`.
     public func callAsFunction(_ input: Tensor, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
         let r = run(input, h0: h0, c0: nil)
@@ -129,6 +131,8 @@ public final class LSTM: RecurrentLayer {
                    batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype)
     }
 
+    /// Runs the LSTM over `input` from `h0` and `c0` (zeros when nil).
+    ///
     /// - Returns: every step's hidden state, and the final hidden and cell states `[L·D, B, H]`.
     public func callAsFunction(_ input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil) -> (output: Tensor, hN: Tensor, cN: Tensor) {
         let r = run(input, h0: h0, c0: c0)
@@ -146,6 +150,8 @@ public final class GRU: RecurrentLayer {
                    batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype)
     }
 
+    /// Runs the GRU over `input` from `h0` (zeros when nil).
+    ///
     /// - Returns: every step's hidden state and the final hidden states `[L·D, B, H]`.
     public func callAsFunction(_ input: Tensor, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
         let r = run(input, h0: h0, c0: nil)

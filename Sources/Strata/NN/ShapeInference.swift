@@ -71,6 +71,7 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
         (self.layer, self.path, self.input, self.kind, self.argument, self.reason) = (layer, path, input, kind, argument, reason)
     }
 
+    /// The layer, its path, the input shape and the reason, on one line.
     public var description: String {
         "\(layer)\(path.isEmpty ? "" : " at \(path)"): input \(input): \(reason)"
     }

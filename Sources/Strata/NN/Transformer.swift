@@ -49,14 +49,18 @@ public final class TransformerEncoderLayer: Layer {
     private let configuration: (dModel: Int, nhead: Int, dimFeedforward: Int, dropout: Double, eps: Double,
                                 batchFirst: Bool, dtype: DType)
 
+    /// An encoder layer with PyTorch's arguments and defaults.
+    ///
     /// - Parameters:
     ///   - dModel: `E`, the feature size.
     ///   - nhead: attention heads; must divide `dModel`.
     ///   - dimFeedforward: `F`, the hidden size of the feed-forward network.
     ///   - dropout: the probability used by every dropout, attention weights included.
+    ///   - activation: the feed-forward activation.
     ///   - layerNormEps: the LayerNorms' epsilon.
     ///   - batchFirst: inputs are `[B, T, E]` instead of `[T, B, E]`.
     ///   - normFirst: pre-norm instead of post-norm.
+    ///   - dtype: the parameters' element type.
     public init(dModel: Int, nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1,
                 activation: TransformerActivation = .relu, layerNormEps: Double = 1e-5, batchFirst: Bool = false,
                 normFirst: Bool = false, dtype: DType = .float32) {
@@ -85,6 +89,7 @@ public final class TransformerEncoderLayer: Layer {
     /// `[T, B, E] → [T, B, E]` (`[B, T, E]` when `batchFirst`).
     ///
     /// - Parameters:
+    ///   - src: the input sequence.
     ///   - srcMask: `[T, T]` or `[B·H, T, T]`, bool true = not allowed, or float added to the scores.
     ///   - srcKeyPaddingMask: `[B, T]`, bool true = padding (ignored as a key).
     ///   - isCausal: apply a causal mask (combined with `srcMask`).
@@ -184,11 +189,14 @@ public final class TransformerDecoderLayer: Layer {
     /// `tgt [T, B, E]`, `memory [S, B, E]` → `[T, B, E]` (batch first when `batchFirst`).
     ///
     /// - Parameters:
+    ///   - tgt: the target sequence.
+    ///   - memory: the encoder's output.
     ///   - tgtMask: `[T, T]` (or `[B·H, T, T]`), bool true = not allowed, or float added.
     ///   - memoryMask: `[T, S]` (or `[B·H, T, S]`), likewise.
     ///   - tgtKeyPaddingMask: `[B, T]`, bool true = padding.
     ///   - memoryKeyPaddingMask: `[B, S]`, bool true = padding.
-    ///   - tgtIsCausal, memoryIsCausal: apply a causal mask in the self- or cross-attention.
+    ///   - tgtIsCausal: apply a causal mask in the self-attention.
+    ///   - memoryIsCausal: apply a causal mask in the cross-attention.
     public func callAsFunction(_ tgt: Tensor, memory: Tensor, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil,
                                tgtKeyPaddingMask: Tensor? = nil, memoryKeyPaddingMask: Tensor? = nil,
                                tgtIsCausal: Bool = false, memoryIsCausal: Bool = false) -> Tensor {
@@ -326,6 +334,8 @@ public final class VisionTransformer: Layer {
     /// The classifier `[classes, D]`.
     public let head: Linear                          // [classes, D]
 
+    /// A Vision Transformer for `imageSize`×`imageSize` images of `channels` channels.
+    ///
     /// - Parameters:
     ///   - imageSize: the side of the square input image; a multiple of `patchSize`.
     ///   - patchSize: `P`, the side of each patch (7 for 28×28 images gives 16 patches).
@@ -333,8 +343,10 @@ public final class VisionTransformer: Layer {
     ///   - classes: the number of logits.
     ///   - dim: `D`, the token size; `heads` must divide it.
     ///   - depth: the number of encoder layers.
+    ///   - heads: attention heads per layer.
     ///   - mlpDim: the feed-forward hidden size.
     ///   - dropout: the encoder layers' dropout.
+    ///   - dtype: the parameters' element type.
     public init(imageSize: Int, patchSize: Int, channels: Int, classes: Int, dim: Int = 64, depth: Int = 4,
                 heads: Int = 4, mlpDim: Int = 128, dropout: Double = 0, dtype: DType = .float32) {
         require(patchSize > 0 && imageSize % patchSize == 0,

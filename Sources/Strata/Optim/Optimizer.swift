@@ -174,5 +174,6 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
     public var key: String
     /// What is wrong with it.
     public var reason: String
+    /// The key and the reason, on one line.
     public var description: String { "optimizer state \(key): \(reason)" }
 }

@@ -19,6 +19,7 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Whether the type is `float32` or `float64`.
     public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
 
+    /// The dtype's name, as PyTorch spells it (`float32`).
     public var description: String { rawValue }
 }
 

@@ -24,6 +24,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
         state = [splitMix(), splitMix(), splitMix(), splitMix()]
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((state[1] &* 5) << 7 | (state[1] &* 5) >> 57) &* 9
         let t = state[1] << 17

@@ -23,6 +23,7 @@ public struct SizeLimitError: Error, Equatable, CustomStringConvertible {
         self.kind = kind
     }
 
+    /// The error, naming what was sized and why it was refused.
     public var description: String {
         switch kind {
         case .overflow:
