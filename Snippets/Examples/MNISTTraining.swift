@@ -15,7 +15,7 @@ let model = Sequential {
     Linear(784, 128); ReLU()
     Linear(128, 10)                          // logits [B, 10]
 }
-let optimizer = SGD(model.parameters(), learningRate: 0.05, momentum: 0.9)
+let optimizer = Adam(model.parameters(), learningRate: 2e-3)
 let trainer = try Trainer(
     model: model,
     loss: { logits, batch in Loss.crossEntropy(logits, batch.targets) },
@@ -24,7 +24,6 @@ let trainer = try Trainer(
     validation: DataLoader(testImages, batchSize: 1000),
     metrics: [Accuracy()],
     epochs: 1,
-    callbacks: [LearningRateScheduler(CosineSchedule(optimizer, period: (train.count + 63) / 64)),
-                ProgressLogger(every: 100)])
+    callbacks: [ProgressLogger(every: 100)])
 let record = try trainer.fit().last!
 print("test accuracy \(record.validation!.metrics["accuracy"]!)")
