@@ -1,15 +1,18 @@
-// Trains a two-layer perceptron on MNIST for one epoch with StrataTraining's Trainer, then reports the test
-// accuracy. Run it with `swift run -c release MNISTTraining`; `MNISTTraining 2000` trains on the first 2,000
-// images only.
+// Trains a two-layer perceptron on MNIST for one epoch with
+// StrataTraining's Trainer, then reports the test accuracy. Run it with
+// `swift run -c release MNISTTraining`; `MNISTTraining 2000` trains on the
+// first 2,000 images only.
 import Strata
 import StrataTraining
 
 let limit = CommandLine.arguments.dropFirst().first.flatMap(Int.init)
 Strata.seed(0)
-let directory = EmbeddedData.mnistDirectory  // the repository's MNIST: any directory holding the four IDX files
+// the repository's MNIST: any directory holding the four IDX files
+let directory = EmbeddedData.mnistDirectory
 let trainImages = try MNIST(directory: directory, split: .train)
 let testImages = try MNIST(directory: directory, split: .test)
-let train = DatasetSubset(trainImages, indices: Array(0..<min(limit ?? trainImages.count, trainImages.count)))
+let count = min(limit ?? trainImages.count, trainImages.count)
+let train = DatasetSubset(trainImages, indices: Array(0..<count))
 let model = Sequential {
     Flatten()                                // [B, 1, 28, 28] → [B, 784]
     Linear(784, 128); ReLU()

@@ -1,37 +1,52 @@
-// Your own data: a labelled dataset read from a CSV file, batched by a DataLoader.
+// Your own data: a labelled dataset read from a CSV file, batched by a
+// DataLoader.
 import Foundation
 import Strata
 
 // snippet.dataset
-/// Rows of `feature,feature,…,label` from a CSV file: float32 inputs `[features]` and int64 labels.
+/// Rows of `feature,feature,…,label` from a CSV file: float32 inputs
+/// `[features]` and int64 labels.
 struct CSVDataset: Dataset {
-    let features: [Float]                  // [count, featureCount], row-major
+    // [count, featureCount], row-major
+    let features: [Float]
     let labels: [Int]
     let featureCount: Int, classCount: Int
 
     init(contentsOf url: URL) throws {
         var features: [Float] = [], labels: [Int] = [], width: Int?
-        for (line, text) in try String(contentsOf: url, encoding: .utf8).split(separator: "\n").enumerated() {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        for (line, text) in text.split(separator: "\n").enumerated() {
             let fields = text.split(separator: ",")
             guard let label = fields.last.flatMap({ Int($0) }), label >= 0,
                   width == nil || fields.count - 1 == width else {
-                throw CSVError.badRow(url, line: line + 1)   // name the file and the row, never trap
+                // name the file and the row, never trap
+                throw CSVError.badRow(url, line: line + 1)
             }
             let row = fields.dropLast().compactMap { Float($0) }
-            guard row.count == fields.count - 1 else { throw CSVError.badRow(url, line: line + 1) }
-            (width, features, labels) = (row.count, features + row, labels + [label])
+            guard row.count == fields.count - 1 else {
+                throw CSVError.badRow(url, line: line + 1)
+            }
+            width = row.count
+            features += row
+            labels.append(label)
         }
-        (self.features, self.labels, featureCount) = (features, labels, width ?? 0)
+        (self.features, self.labels) = (features, labels)
+        featureCount = width ?? 0
         classCount = (labels.max() ?? -1) + 1
     }
 
     var count: Int { labels.count }
     var exampleShape: [Int] { [featureCount] }
     func label(at index: Int) -> Int { labels[index] }
-    /// Copies examples `indices` straight into the batch's buffers: row `r` ← example `indices[r]`.
-    func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels out: UnsafeMutableBufferPointer<Int64>) {
+    /// Copies examples `indices` straight into the batch's buffers: row `r`
+    /// ← example `indices[r]`.
+    func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>,
+                labels out: UnsafeMutableBufferPointer<Int64>) {
         for (r, i) in indices.enumerated() {
-            for j in 0..<featureCount { inputs[r * featureCount + j] = features[i * featureCount + j] }
+            let (row, example) = (r * featureCount, i * featureCount)
+            for j in 0..<featureCount {
+                inputs[row + j] = features[example + j]
+            }
             out[r] = Int64(labels[i])
         }
     }
@@ -41,19 +56,29 @@ enum CSVError: Error { case badRow(URL, line: Int) }
 // snippet.end
 
 // snippet.hide
-let url = FileManager.default.temporaryDirectory.appendingPathComponent("strata-example-\(UUID().uuidString).csv")
-try (0..<100).map { i in "\(Double(i) / 100),\(Double(i % 7) / 7),\(i % 3)" }.joined(separator: "\n")
+let url = FileManager.default.temporaryDirectory
+    .appendingPathComponent("strata-example-\(UUID().uuidString).csv")
+let rows = (0..<100).map { i in
+    "\(Double(i) / 100),\(Double(i % 7) / 7),\(i % 3)"
+}
+try rows.joined(separator: "\n")
     .write(to: url, atomically: true, encoding: .utf8)
 // snippet.show
 
 // snippet.load
 let dataset = try CSVDataset(contentsOf: url)
-let (train, validation) = dataset.randomSplit(validationFraction: 0.2, seed: 0)   // two DatasetSubsets
+// two DatasetSubsets
+let (train, validation) =
+    dataset.randomSplit(validationFraction: 0.2, seed: 0)
 let loader = DataLoader(train, batchSize: 16, shuffle: true, seed: 1,
-                        transforms: [Normalize(mean: [0.5, 0.43], std: [0.29, 0.29])])  // per column of [B, 2]
+                        // per column of [B, 2]
+                        transforms: [Normalize(mean: [0.5, 0.43],
+                                               std: [0.29, 0.29])])
 for batch in loader.prefix(2) {
-    print(batch.inputs.shape, batch.targets.dtype, batch.epoch, batch.index)  // [16, 2] int64 0 0, then … 0 1
+    // prints [16, 2] int64 0 0, then … 0 1
+    print(batch.inputs.shape, batch.targets.dtype, batch.epoch, batch.index)
 }
-print(train.count, validation.count, dataset.labelCounts())                   // 80 20 [34, 33, 33]
+// prints 80 20 [34, 33, 33]
+print(train.count, validation.count, dataset.labelCounts())
 // snippet.end
 try FileManager.default.removeItem(at: url)

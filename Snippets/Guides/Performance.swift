@@ -1,23 +1,33 @@
-// What this process runs on: threads, the kernels' instruction-set level, OpenBLAS, and the buffer pool.
+// What this process runs on: threads, the kernels' instruction-set level,
+// OpenBLAS, and the buffer pool.
 import Strata
 
 // snippet.inspect
-print("threads", Strata.threads)                        // STRATA_THREADS, else every core
-print("kernels", Strata.instructionSet, "of", KernelISA.allCases.filter(\.isSupported))  // STRATA_ISA, else the widest
-print("lanes", Strata.instructionSet.lanes)             // Float32 lanes per vector: 4, 8 or 16
-print(Strata.blasConfiguration)                         // OpenBLAS's build, core and threads
+// prints STRATA_THREADS, else every core
+print("threads", Strata.threads)
+// prints STRATA_ISA, else the widest
+let levels = KernelISA.allCases.filter(\.isSupported)
+print("kernels", Strata.instructionSet, "of", levels)
+// prints Float32 lanes per vector: 4, 8 or 16
+print("lanes", Strata.instructionSet.lanes)
+// prints OpenBLAS's build, core and threads
+print(Strata.blasConfiguration)
 // snippet.end
 
 // snippet.threads
-Strata.threads = 1                                      // one thread: bit-identical runs, or one per MPI rank
+// one thread: bit-identical runs, or one per MPI rank
+Strata.threads = 1
 let a = Tensor.normal([256, 256]), b = Tensor.normal([256, 256])
-let product = a.matmul(b)                               // one sgemm on one core
+// one sgemm on one core
+let product = a.matmul(b)
 Strata.threads = 2
 print(product.shape)
 // snippet.end
 
 // snippet.memory
-let before = Strata.memoryStatistics                    // buffers kept for reuse across steps
+// buffers kept for reuse across steps
+let before = Strata.memoryStatistics
 print(before)
-Strata.releaseCachedMemory()                            // hands the cached buffers back to the system
+// hands the cached buffers back to the system
+Strata.releaseCachedMemory()
 // snippet.end
