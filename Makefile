@@ -43,9 +43,12 @@ build: setup check-layers
 	$(SWIFT) build -c release
 
 # The whole suite once (on the widest level this CPU runs), then the Float32 golden and kernel suites again on
-# every level with STRATA_ISA, reusing the test binary; levels this CPU lacks are reported as skipped.
+# every level with STRATA_ISA, reusing the test binary; levels this CPU lacks are reported as skipped. `swift
+# build` first, because it builds the snippets (Snippets/) and `swift test` does not: ExamplesTests runs them.
+# Last, `make docs`: the documentation must build without a warning and document every public symbol.
 ISA_SUITES := Golden|VectorMathTests|GradientKernelTests|KernelAgreementTests|KernelISATests|ActivationTests|ArithmeticTests|ElementwiseTests|ErfTests|SoftmaxTests
 test: setup check-layers
+	$(SWIFT) build -c release
 	$(SWIFT) test -c release
 	@best=$$("$$($(SWIFT) build -c release --show-bin-path)/dlbench" --info | sed -n 's/.*widest on this CPU: \([a-z0-9]*\).*/\1/p'); \
 	ran=""; skipped=""; \
@@ -59,6 +62,7 @@ test: setup check-layers
 	  ran="$$ran $$isa"; \
 	done; \
 	echo "make test: instruction-set levels run:$$ran; skipped:$${skipped:- none}"
+	@$(MAKE) --no-print-directory docs
 
 # The DocC reference and articles of Strata and StrataTraining (Sources/*/*.docc, the code from Snippets/), as one
 # static site in .build/docs: serve it with `python3 -m http.server -d .build/docs` and open /documentation/strata.
