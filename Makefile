@@ -77,6 +77,11 @@ docs: setup
 	  --experimental-skip-synthesized-symbols --enable-inherited-docs --warnings-as-errors \
 	  --experimental-documentation-coverage --coverage-summary-level brief \
 	  --transform-for-static-hosting --output-path $(DOCS_DIR)
+	@# DocC has no page at / or /documentation/ for a site of several modules: send both to Strata's landing page.
+	@for page in $(DOCS_DIR)/index.html $(DOCS_DIR)/documentation/index.html; do \
+	  printf '%s\n' '<!doctype html><meta http-equiv="refresh" content="0; url=/documentation/strata/">' \
+	    '<title>Strata documentation</title><a href="/documentation/strata/">Strata documentation</a>' > $$page; \
+	done
 	@python3 Scripts/check-docs.py $(DOCS_DIR) $(DOCS_TARGETS)
 
 # dltrain's defaults: the mlp preset on the embedded MNIST, 3 epochs of SGD with a cosine schedule.
