@@ -245,9 +245,12 @@ extension ShapePreserving {
 public struct StateEntry: Equatable, Sendable {
     /// The name in the layer's state dict (`weight`, `running_mean`, `self_attn.in_proj_weight`).
     public var name: String
+    /// The tensor's shape.
     public var shape: [Int]
+    /// The tensor's element type.
     public var dtype: DType
 
+    /// The entry `name`, a tensor of `shape` and `dtype`.
     public init(_ name: String, _ shape: [Int], _ dtype: DType) {
         (self.name, self.shape, self.dtype) = (name, shape, dtype)
     }
