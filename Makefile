@@ -5,7 +5,7 @@ APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libopenmpi-
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: setup build test demo check-layers bench bench-e2e bench-distributed clean
+.PHONY: setup build test demo docs check-layers bench bench-e2e bench-distributed clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -43,9 +43,12 @@ build: setup check-layers
 	$(SWIFT) build -c release
 
 # The whole suite once (on the widest level this CPU runs), then the Float32 golden and kernel suites again on
-# every level with STRATA_ISA, reusing the test binary; levels this CPU lacks are reported as skipped.
+# every level with STRATA_ISA, reusing the test binary; levels this CPU lacks are reported as skipped. `swift
+# build` first, because it builds the snippets (Snippets/) and `swift test` does not: ExamplesTests runs them.
+# Last, `make docs`: the documentation must build without a warning and document every public symbol.
 ISA_SUITES := Golden|VectorMathTests|GradientKernelTests|KernelAgreementTests|KernelISATests|ConvolutionKernelTests|BatchNormKernelTests|ConvolutionTests|NormalizationTests|ActivationTests|ArithmeticTests|ElementwiseTests|ErfTests|SoftmaxTests|SoftmaxKernelTests|AttentionTests|GroupNormKernelTests|RecurrentKernelTests|RecurrentSplitTests|RecurrentTests
 test: setup check-layers
+	$(SWIFT) build -c release
 	$(SWIFT) test -c release
 	@best=$$("$$($(SWIFT) build -c release --show-bin-path)/dlbench" --info | sed -n 's/.*widest on this CPU: \([a-z0-9]*\).*/\1/p'); \
 	ran=""; skipped=""; \
@@ -59,6 +62,27 @@ test: setup check-layers
 	  ran="$$ran $$isa"; \
 	done; \
 	echo "make test: instruction-set levels run:$$ran; skipped:$${skipped:- none}"
+	@$(MAKE) --no-print-directory docs
+
+# The DocC reference and articles of Strata and StrataTraining (Sources/*/*.docc, the code from Snippets/), as one
+# static site in .build/docs: serve it with `python3 -m http.server -d .build/docs` and open /documentation/strata.
+# Warnings are errors (an unresolved link, a misnamed parameter), and Scripts/check-docs.py then fails on any
+# public symbol without a summary and on any top-level symbol the landing pages leave to DocC's automatic groups.
+DOCS_DIR := .build/docs
+DOCS_TARGETS := Strata StrataTraining
+docs: setup
+	@rm -rf $(DOCS_DIR)
+	$(SWIFT) package --allow-writing-to-directory $(DOCS_DIR) generate-documentation \
+	  $(foreach t,$(DOCS_TARGETS),--target $(t)) --enable-experimental-combined-documentation \
+	  --experimental-skip-synthesized-symbols --enable-inherited-docs --warnings-as-errors \
+	  --experimental-documentation-coverage --coverage-summary-level brief \
+	  --transform-for-static-hosting --output-path $(DOCS_DIR)
+	@# DocC has no page at / or /documentation/ for a site of several modules: send both to Strata's landing page.
+	@for page in $(DOCS_DIR)/index.html $(DOCS_DIR)/documentation/index.html; do \
+	  printf '%s\n' '<!doctype html><meta http-equiv="refresh" content="0; url=/documentation/strata/">' \
+	    '<title>Strata documentation</title><a href="/documentation/strata/">Strata documentation</a>' > $$page; \
+	done
+	@python3 Scripts/check-docs.py $(DOCS_DIR) $(DOCS_TARGETS)
 
 # dltrain's defaults: the mlp preset on the embedded MNIST, 3 epochs of SGD with a cosine schedule.
 demo: setup

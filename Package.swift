@@ -22,6 +22,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `make docs`'s `swift package generate-documentation`. No target uses it, so a client never fetches it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // OpenBLAS's cblas and LAPACKE. Imported only by Sources/Strata/Kernels/BLAS.swift (`make check-layers`).
@@ -90,7 +92,8 @@ let package = Package(
         // DLTrainKitTests/Fixtures: checkpoints written by dltrain before the training loop moved to StrataTraining.
         .testTarget(name: "DLTrainKitTests", dependencies: ["DLTrainKit", "Strata", "StrataTraining", "TestSupport"],
                     exclude: ["Fixtures"]),
-        // Runs the built `dltrain` binary as a process (`swift test` builds every product first).
+        // Runs the built `dltrain` binary as a process (`swift test` builds every product first), and the snippets
+        // of Snippets/ (ExamplesTests; `swift build` builds them, `swift test` does not, so `make test` runs both).
         // pytorch_interop.py moves checkpoints to and from PyTorch (run by the tests when torch is installed).
         .testTarget(name: "DLTrainTests", dependencies: ["DLTrainKit", "Strata", "StrataTraining"], exclude: ["pytorch_interop.py"]),
         // A test fixture, not a product: DLTrainTests runs it under `mpirun -np 2` to check the collectives.

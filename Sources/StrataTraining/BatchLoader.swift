@@ -5,6 +5,7 @@ import Strata
 /// `DataLoader` is one. Another source (a token stream cut into windows, batches built on the fly) conforms by
 /// making batch `i` of epoch `e` a pure function of `(e, i)`, which exact resumption relies on.
 public protocol BatchLoader: Sendable {
+    /// The sequence of batches one call to `batches(epoch:startingAt:)` returns.
     associatedtype Epoch: Sequence<Batch>
     /// Batches per epoch.
     var batchesPerEpoch: Int { get }

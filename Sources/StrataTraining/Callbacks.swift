@@ -52,10 +52,18 @@ public struct Monitor: Sendable, Equatable {
 /// it to the restored position when the trainer resumes. Place it first, so later callbacks log the new rate.
 public final class LearningRateScheduler: TrainingCallback {
     /// When the schedule steps.
-    public enum Interval: Sendable { case step, epoch }
+    public enum Interval: Sendable {
+        /// After every optimizer step.
+        case step
+        /// After every epoch.
+        case epoch
+    }
+    /// The schedule stepped.
     public let schedule: LearningRateSchedule
+    /// When it is stepped.
     public let interval: Interval
 
+    /// Steps `schedule` every `interval`.
     public init(_ schedule: LearningRateSchedule, interval: Interval = .step) {
         (self.schedule, self.interval) = (schedule, interval)
     }
@@ -76,13 +84,18 @@ public final class LearningRateScheduler: TrainingCallback {
 /// Stops the run when `monitor` has not improved by more than `minDelta` for `patience` epochs (Keras's
 /// `EarlyStopping`). Epochs without the value (no validation on this rank) leave it unchanged.
 public final class EarlyStopping: TrainingCallback {
+    /// The value watched.
     public let monitor: Monitor
+    /// Epochs without improvement allowed before the run stops.
     public let patience: Int
+    /// The smallest change that counts as an improvement.
     public let minDelta: Double
     /// The best value seen, and the epochs since it.
     public private(set) var best: Double?
+    /// Epochs since the best value.
     public private(set) var epochsWithoutImprovement = 0
 
+    /// Stops after `patience` epochs in which `monitor` did not improve by more than `minDelta`.
     public init(monitor: Monitor, patience: Int = 3, minDelta: Double = 0) {
         guard patience >= 0, minDelta >= 0 else { fatalError("EarlyStopping: patience \(patience) and minDelta \(minDelta) must be non-negative") }
         (self.monitor, self.patience, self.minDelta) = (monitor, patience, minDelta)
@@ -102,11 +115,14 @@ public final class EarlyStopping: TrainingCallback {
 /// Writes the trainer's checkpoint to `url` after every epoch, or with a `monitor` only after an epoch that
 /// improves it (Keras's `ModelCheckpoint(save_best_only=True)`); rank 0 only.
 public final class ModelCheckpoint: TrainingCallback {
+    /// Where the checkpoint is written (atomically).
     public let url: URL
+    /// The value whose improvement triggers a write, or `nil` for every epoch.
     public let monitor: Monitor?
     /// The best monitored value written so far.
     public private(set) var best: Double?
 
+    /// Writes to `url` after every epoch, or only when `monitor` improves.
     public init(url: URL, monitor: Monitor? = nil) { (self.url, self.monitor) = (url, monitor) }
 
     public func epochDidEnd(_ trainer: Trainer, _ record: EpochRecord) throws {
@@ -126,9 +142,11 @@ public final class ModelCheckpoint: TrainingCallback {
 /// `epoch 2/10: loss 0.2010  acc 93.92%  val_loss 0.1873  val_acc 94.40%  lr 0.0477  9.3s  6432 samples/s`
 /// (each metric under its `shortName`).
 public final class ProgressLogger: TrainingCallback {
+    /// Steps between progress lines (0: only the epoch lines).
     public let every: Int
     private let write: (String) -> Void
 
+    /// Prints every `every` steps through `write`.
     public init(every: Int, write: @escaping (String) -> Void = { print($0) }) {
         guard every >= 0 else { fatalError("ProgressLogger: every must be non-negative, got \(every)") }
         (self.every, self.write) = (every, write)

@@ -11,8 +11,10 @@ public struct MetricTotals: Equatable, Sendable {
     /// What `sum` is over (examples, elements, tokens).
     public var count: Double
 
+    /// Totals of `sum` over `count`.
     public init(sum: Double = 0, count: Double = 0) { (self.sum, self.count) = (sum, count) }
 
+    /// The totals of both.
     public static func + (a: MetricTotals, b: MetricTotals) -> MetricTotals {
         MetricTotals(sum: a.sum + b.sum, count: a.count + b.count)
     }
@@ -54,6 +56,7 @@ extension Metric {
 
 /// The fraction of predictions whose arg-max class is the target: logits `[N…, K]`, int64 targets `[N…]`.
 public struct Accuracy: Metric {
+    /// Top-1 accuracy.
     public init() {}
     public var name: String { "accuracy" }
     public var shortName: String { "acc" }
@@ -68,8 +71,10 @@ public struct Accuracy: Metric {
 /// The fraction of predictions whose `k` largest logits include the target (`torchmetrics`' top-k
 /// accuracy): logits `[N…, K]`, int64 targets `[N…]`. Ties at the k-th value count in the target's favour.
 public struct TopKAccuracy: Metric {
+    /// How many of the highest logits may hold the target.
     public let k: Int
 
+    /// Top-`k` accuracy.
     public init(k: Int) {
         guard k >= 1 else { fatalError("TopKAccuracy: k must be at least 1, got \(k)") }
         self.k = k
@@ -101,6 +106,7 @@ public struct TopKAccuracy: Metric {
 
 /// Mean squared error over every element: `Σ (output − target)² / elements`, as `F.mse_loss`.
 public struct MeanSquaredError: Metric {
+    /// Mean squared error.
     public init() {}
     public var name: String { "mse" }
     public var higherIsBetter: Bool { false }
@@ -109,6 +115,7 @@ public struct MeanSquaredError: Metric {
 
 /// Mean absolute error over every element: `Σ |output − target| / elements`, as `F.l1_loss`.
 public struct MeanAbsoluteError: Metric {
+    /// Mean absolute error.
     public init() {}
     public var name: String { "mae" }
     public var higherIsBetter: Bool { false }
@@ -125,6 +132,7 @@ private func errorTotals(_ output: Tensor, _ batch: Batch, _ f: (Tensor) -> Tens
 
 /// The perplexity of a language model, `exp(Σ −log p(target) / tokens)`: logits `[N…, V]`, int64 targets `[N…]`.
 public struct Perplexity: Metric {
+    /// Perplexity.
     public init() {}
     public var name: String { "perplexity" }
     public var higherIsBetter: Bool { false }

@@ -285,11 +285,14 @@ private struct SVGBuilder {
 /// Rewrites an SVG plot of the run's loss and first metric after every epoch (rank 0 only); a resumed run's
 /// plot starts at the resumed epoch.
 public final class PlotWriter: TrainingCallback {
+    /// Where the SVG is written.
     public let url: URL
+    /// The plot's title.
     public let title: String
     /// The epochs plotted so far.
     public private(set) var records: [EpochRecord] = []
 
+    /// Writes the plot to `url`, titled `title`.
     public init(url: URL, title: String) { (self.url, self.title) = (url, title) }
 
     public func epochDidEnd(_ trainer: Trainer, _ record: EpochRecord) throws {

@@ -30,6 +30,7 @@ public struct Evaluation: Equatable, Sendable {
     /// Each metric's value, by name.
     public var metrics: [String: Double]
 
+    /// An evaluation of `count` examples.
     public init(loss: Double, count: Int, metrics: [String: Double]) {
         (self.loss, self.count, self.metrics) = (loss, count, metrics)
     }
@@ -50,6 +51,7 @@ public struct StepProgress: Sendable {
     /// Training throughput since the epoch (or resumption) began, and the estimated seconds left in the epoch.
     public var samplesPerSecond: Double, secondsRemaining: Double
 
+    /// A step's progress; the fields are documented on the properties.
     public init(epoch: Int, epochs: Int, batch: Int, batches: Int, globalStep: Int, loss: Double,
                 metrics: [String: Double], samplesPerSecond: Double, secondsRemaining: Double) {
         (self.epoch, self.epochs, self.batch, self.batches, self.globalStep) = (epoch, epochs, batch, batches, globalStep)
@@ -76,6 +78,7 @@ public struct EpochRecord: Equatable, Sendable {
     /// Seconds since the trainer was made.
     public var elapsed: Double
 
+    /// An epoch's record; the fields are documented on the properties.
     public init(epoch: Int, epochs: Int, globalStep: Int, loss: Double, metrics: [String: Double] = [:],
                 validation: Evaluation? = nil, learningRate: Double, seconds: Double, samplesPerSecond: Double = 0,
                 elapsed: Double = 0) {

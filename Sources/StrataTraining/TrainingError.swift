@@ -20,6 +20,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// The model's shape rule refuses the training batches' inputs (their shape or dtype).
     case modelDoesNotFit(ShapeError)
 
+    /// The error, in one line.
     public var description: String {
         switch self {
         case let .nonFiniteLoss(value, epoch, batch, step, rank):

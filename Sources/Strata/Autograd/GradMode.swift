@@ -1,5 +1,6 @@
 /// Whether ops record onto the tape. Scoped per task with `@TaskLocal`, never a loose global.
 public enum GradMode {
+    /// Whether ops record now: `true` unless inside `withNoGrad(_:)`.
     @TaskLocal public static var isEnabled = true
 }
 

@@ -14,6 +14,7 @@ public struct Batch: Sendable {
     /// The batch's position in its epoch, from 0.
     public let index: Int
 
+    /// A batch of `inputs` and `targets`, batch `index` of epoch `epoch`.
     public init(inputs: Tensor, targets: Tensor, epoch: Int, index: Int) {
         (self.inputs, self.targets, self.epoch, self.index) = (inputs, targets, epoch, index)
     }
@@ -55,6 +56,7 @@ public struct DataLoader<D: BatchDataset>: Sequence, Sendable {
 
     /// A loader over `dataset`.
     /// - Parameters:
+    ///   - dataset: the examples.
     ///   - batchSize: examples per batch (the last may be smaller unless `dropLast`).
     ///   - shuffle: whether each epoch visits the examples in a fresh seeded order (else in index order).
     ///   - seed: determines every epoch's order and every batch's augmentation.

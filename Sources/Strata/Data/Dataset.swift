@@ -26,6 +26,7 @@ public protocol Dataset: BatchDataset {
     func label(at index: Int) -> Int
     /// Writes the inputs of examples `indices` (row `r` ← example `indices[r]`) and their labels.
     /// - Parameters:
+    ///   - indices: the examples to write, in order.
     ///   - inputs: `indices.count × exampleShape.product` floats, row-major.   // [B, …exampleShape]
     ///   - labels: `indices.count` labels.                                      // [B]
     func gather(_ indices: [Int], inputs: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int64>)

@@ -45,6 +45,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The error, naming the file and the bad value.
     public var description: String {
         switch self {
         case .missingFile(let f):

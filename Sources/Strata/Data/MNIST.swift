@@ -2,6 +2,7 @@ import Foundation
 
 /// Which half of a dataset to load.
 public enum DatasetSplit: String, Sendable, CaseIterable {
+    /// The training split (`train-*` files) or the test split (`t10k-*`).
     case train, test
 }
 
@@ -13,6 +14,7 @@ public enum DatasetSplit: String, Sendable, CaseIterable {
 public struct MNIST: Dataset {
     /// The file family: both use the same file names and format; they differ in what the labels mean.
     public enum Kind: String, Sendable {
+        /// Handwritten digits (MNIST) or clothing (Fashion-MNIST), ten classes each.
         case mnist, fashionMNIST
     }
 

@@ -23,6 +23,7 @@ public enum IOError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// The error, naming the file.
     public var description: String {
         switch self {
         case let .system(operation, path, code):

@@ -9,11 +9,17 @@
 /// A JSON value. Numbers keep their literal text, so an integer is told from a float exactly (`2` is not `2.0`)
 /// and written back as it was read.
 public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
+    /// An object's members, in file order, repeated keys kept.
     case object([(key: String, value: JSONValue)])
+    /// An array.
     case array([JSONValue])
+    /// A string, unescaped.
     case string(String)
+    /// A number, as its literal text.
     case number(String)
+    /// `true` or `false`.
     case bool(Bool)
+    /// `null`.
     case null
 
     /// Inputs longer than this are refused before they are parsed.
@@ -28,6 +34,7 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     /// `null` when it is NaN or infinite, which JSON cannot hold.
     public static func double(_ value: Double) -> JSONValue { value.isFinite ? .number(String(describing: value)) : .null }
 
+    /// Whether both are the same value: numbers compare by their literal text, objects by their members in order.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -53,9 +60,13 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         return Double(literal)
     }
 
+    /// The value of a string.
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    /// The value of a boolean.
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    /// The elements of an array.
     public var arrayValue: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
+    /// Whether the value is `null`.
     public var isNull: Bool { if case .null = self { true } else { false } }
 
     /// The first member named `key` of an object (nil for other values).
@@ -87,6 +98,7 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         return out
     }
 
+    /// The value as compact JSON text.
     public var description: String { serialized() }
 
     private func write(to out: inout String, _ item: String, _ key: String) {
@@ -166,6 +178,7 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
         return (line, offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1)
     }
 
+    /// The reason and the byte offset.
     public var description: String { "\(reason) at byte \(offset)" }
 }
 

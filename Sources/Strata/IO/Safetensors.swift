@@ -200,6 +200,7 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable, Sendabl
         }
     }
 
+    /// The error, naming the file and the bad field or value.
     public var description: String {
         "safetensors file '\(file)': " + detail
     }

@@ -26,6 +26,7 @@ public enum KernelISA: String, CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The level's name, as `STRATA_ISA` spells it.
     public var description: String { rawValue }
 
     /// The widest level this CPU runs.
@@ -75,6 +76,7 @@ public enum KernelISAError: Error, Equatable, CustomStringConvertible {
     /// The value names a level this CPU (or its OS) does not run; `best` is the widest it does.
     case unsupportedLevel(KernelISA, best: KernelISA)
 
+    /// The error, naming `STRATA_ISA` and its value.
     public var description: String {
         let names = KernelISA.allCases.map(\.rawValue).joined(separator: ", ")
         switch self {

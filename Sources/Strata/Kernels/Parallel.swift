@@ -13,6 +13,7 @@ public struct EnvironmentError: Error, Equatable, Sendable, CustomStringConverti
     /// What the variable takes, e.g. `an integer from 1 to 1024`.
     public var expected: String
 
+    /// The error for `variable` set to `value`, which is not `expected`.
     public init(variable: String, value: String, expected: String) {
         (self.variable, self.value, self.expected) = (variable, value, expected)
     }

@@ -13,23 +13,32 @@
 /// As a `Layer` (in a `Sequential`), `attention(x)` is self-attention, `query = key = value = x`, without masks,
 /// returning the output and not the weights; see `Layer`.
 public final class MultiheadAttention: Layer, ModeDependent {
+    /// The model dimension `E`.
     public let embedDim: Int
+    /// The number of heads; each has `E / numHeads` dimensions.
     public let numHeads: Int
     /// The probability of dropping an attention weight in training.
     public let dropout: Double
+    /// Whether sequences are `[B, T, E]` (else `[T, B, E]`).
     public let batchFirst: Bool
+    /// The stacked query, key and value projections `[3E, E]` (`in_proj_weight`).
     public var inProjWeight: Tensor     // [3E, E]
+    /// Their biases `[3E]` (`in_proj_bias`), or `nil` without bias.
     public var inProjBias: Tensor?      // [3E]
+    /// The output projection (`out_proj`), `[E, E]` and `[E]`.
     public let outProj: Linear          // [E, E], [E]
     /// Whether attention dropout is applied; see `train()`/`eval()`.
     public var isTraining = true
 
+    /// Multi-head attention with PyTorch's arguments and defaults.
+    ///
     /// - Parameters:
     ///   - embedDim: `E`, the size of query, key, value and output features.
     ///   - numHeads: `H`; must divide `embedDim`.
     ///   - dropout: dropout probability on the attention weights (training only).
     ///   - bias: whether the input and output projections learn biases.
     ///   - batchFirst: inputs and outputs are `[B, L, E]` instead of `[L, B, E]`.
+    ///   - dtype: the parameters' element type.
     public init(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true, batchFirst: Bool = false,
                 dtype: DType = .float32) {
         _ = requireSettings { try Self.stateShapes(embedDim: embedDim, numHeads: numHeads, dropout: dropout, bias: bias, dtype: dtype) }
@@ -63,7 +72,8 @@ public final class MultiheadAttention: Layer, ModeDependent {
     ///
     /// - Parameters:
     ///   - query: `[L, B, E]` (`[B, L, E]` when `batchFirst`), or unbatched `[L, E]`.
-    ///   - key, value: `[S, B, E]` (`[B, S, E]` when `batchFirst`), or unbatched `[S, E]`.
+    ///   - key: `[S, B, E]` (`[B, S, E]` when `batchFirst`), or unbatched `[S, E]`.
+    ///   - value: shaped like `key`.
     ///   - keyPaddingMask: `[B, S]` (or `[S]` unbatched); bool **true = ignore that key**, or float, added.
     ///   - attnMask: `[L, S]` or `[B·H, L, S]`; bool **true = not allowed**, or float, added (PyTorch semantics).
     ///   - isCausal: also forbid key `j > i` for query `i`, combined with any masks.

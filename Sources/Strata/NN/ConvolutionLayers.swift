@@ -37,17 +37,25 @@ private func convolutionState(_ layer: String, _ inChannels: Int, _ outChannels:
 /// - `weight`: `[C_out, C_in/groups, k]`, Kaiming uniform (a = √5): U(−1/√fan_in, 1/√fan_in), fan_in = C_in/groups·k.
 /// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
 public final class Conv1d: Layer {
+    /// The kernels `[out, in/groups, k]`.
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
     /// The convolution's settings, as given to `init`.
     public let stride: Int, padding: Int, dilation: Int, groups: Int
 
+    /// A 1-D convolution with PyTorch's arguments, defaults and initialisation.
+    ///
     /// - Parameters:
     ///   - inChannels: `C_in`, channels of the input.
     ///   - outChannels: `C_out`, channels of the output.
     ///   - kernelSize: window length `k`.
+    ///   - stride: the step between windows.
+    ///   - padding: zeros added at both ends.
+    ///   - dilation: the spacing between a window's taps.
     ///   - groups: splits the channels into groups convolved separately; divides both channel counts.
     ///   - bias: whether to learn an additive bias per output channel.
+    ///   - dtype: the parameters' element type.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32) {
         let state = requireSettings {
@@ -79,18 +87,25 @@ public final class Conv1d: Layer {
 ///   fan_in = C_in/groups·kh·kw.
 /// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
 public final class Conv2d: Layer {
+    /// The kernels `[out, in/groups, kh, kw]`.
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
     /// The convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
 
+    /// A 2-D convolution with PyTorch's arguments, defaults and initialisation.
+    ///
     /// - Parameters:
     ///   - inChannels: `C_in`, channels of the input.
     ///   - outChannels: `C_out`, channels of the output.
     ///   - kernelSize: window `(kh, kw)`.
-    ///   - stride, padding, dilation: per spatial dim `(height, width)`; padding is zeros.
+    ///   - stride: the step between windows `(height, width)`.
+    ///   - padding: zeros added on each side `(height, width)`.
+    ///   - dilation: the spacing between a window's taps `(height, width)`.
     ///   - groups: splits the channels into groups convolved separately; divides both channel counts.
     ///   - bias: whether to learn an additive bias per output channel.
+    ///   - dtype: the parameters' element type.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
                 dtype: DType = .float32) {
@@ -131,19 +146,26 @@ public final class Conv2d: Layer {
 ///   fan_in = C_out/groups·kh·kw (PyTorch computes it from `weight.size(1)`).
 /// - `bias`: `[C_out]`, U(−1/√fan_in, 1/√fan_in).
 public final class ConvTranspose2d: Layer {
+    /// The kernels `[in, out/groups, kh, kw]` (PyTorch's transposed layout).
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
     /// The transposed convolution's settings `(height, width)`, as given to `init`.
     public let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int), dilation: (Int, Int), groups: Int
 
+    /// A 2-D transposed convolution with PyTorch's arguments, defaults and initialisation.
+    ///
     /// - Parameters:
     ///   - inChannels: `C_in`, channels of the input.
     ///   - outChannels: `C_out`, channels of the output.
     ///   - kernelSize: window `(kh, kw)`.
-    ///   - stride, padding, dilation: those of the convolution this layer is the adjoint of.
+    ///   - stride: the stride of the convolution this layer is the adjoint of.
+    ///   - padding: the padding of that convolution.
+    ///   - dilation: the dilation of that convolution.
     ///   - outputPadding: extra rows/columns on the bottom/right of the output; smaller than stride or dilation.
     ///   - groups: divides both channel counts.
     ///   - bias: whether to learn an additive bias per output channel.
+    ///   - dtype: the parameters' element type.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), groups: Int = 1, bias: Bool = true,
                 dilation: (Int, Int) = (1, 1), dtype: DType = .float32) {

@@ -10,6 +10,7 @@ public final class Dropout: Layer, ModeDependent {
     /// Whether to drop (training) or pass the input through (evaluation); see `train()`/`eval()`.
     public var isTraining = true
 
+    /// A dropout layer that zeroes each element with probability `p` in training (PyTorch's default 0.5).
     public init(p: Double = 0.5) {
         require((0...1).contains(p), "Dropout: probability \(p) must be in [0, 1]")
         self.p = p

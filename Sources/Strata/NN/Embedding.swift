@@ -5,16 +5,22 @@
 ///
 /// - `weight`: `[numEmbeddings, embeddingDim]`, initialised N(0, 1), with the `paddingIdx` row zeroed.
 public final class Embedding: Layer {
+    /// The number of rows (the vocabulary size).
     public let numEmbeddings: Int
+    /// The size of each row.
     public let embeddingDim: Int
     /// The row that is initialised to zeros and never receives a gradient (non-negative once stored).
     public let paddingIdx: Int?
+    /// The table `[numEmbeddings, embeddingDim]`, N(0, 1) initialised.
     public var weight: Tensor
 
+    /// An embedding table, N(0, 1) initialised (the padding row zero).
+    ///
     /// - Parameters:
     ///   - numEmbeddings: `V`, the number of rows.
     ///   - embeddingDim: `D`, the size of each row.
     ///   - paddingIdx: a row kept at zero gradient (e.g. a padding token); negative values count from the end.
+    ///   - dtype: the table's element type.
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil, dtype: DType = .float32) {
         let state = requireSettings { try Self.stateShapes(numEmbeddings, embeddingDim, paddingIdx: paddingIdx, dtype: dtype) }
         let padding = paddingIdx.map { $0 < 0 ? $0 + numEmbeddings : $0 }

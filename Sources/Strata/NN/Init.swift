@@ -4,7 +4,12 @@ import Foundation
 /// global generator (`Strata.seed(_:)`).
 public enum Init {
     /// Whether a Kaiming initialiser preserves the variance of the forward pass (fan in) or the backward pass (fan out).
-    public enum FanMode: Sendable { case fanIn, fanOut }
+    public enum FanMode: Sendable {
+        /// Scale by the weight's inputs: preserves the forward pass's variance.
+        case fanIn
+        /// Scale by the weight's outputs: preserves the backward pass's variance.
+        case fanOut
+    }
 
     /// `(fan_in, fan_out)` of a weight: `[out, in, k…]` → `(in·Πk, out·Πk)`, as PyTorch computes them.
     public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {

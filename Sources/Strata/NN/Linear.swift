@@ -3,13 +3,18 @@
 /// - `weight`: `[out, in]`, initialised U(−1/√in, 1/√in) (Kaiming uniform with a = √5, PyTorch's default).
 /// - `bias`: `[out]`, initialised U(−1/√in, 1/√in).
 public final class Linear: Layer {
+    /// The weight `[out, in]`.
     public var weight: Tensor
+    /// The bias `[out]`, or `nil` without bias.
     public var bias: Tensor?
 
+    /// A linear layer with PyTorch's initialisation, U(−1/√in, 1/√in) for weight and bias.
+    ///
     /// - Parameters:
     ///   - inFeatures: size of each input's last dimension.
     ///   - outFeatures: size of each output's last dimension.
     ///   - bias: whether to learn an additive bias.
+    ///   - dtype: the parameters' element type.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32) {
         let state = requireSettings { try Self.stateShapes(inFeatures, outFeatures, bias: bias, dtype: dtype) }
         weight = Init.kaimingUniform(state[0].shape, a: 5.0.squareRoot(), dtype: dtype)
@@ -38,13 +43,17 @@ public final class Linear: Layer {
 
 /// Flattens dimensions `startDim...endDim` (by default all but the batch dimension), as `nn.Flatten`.
 public final class Flatten: Layer {
+    /// The first dimension flattened.
     public let startDim: Int
+    /// The last dimension flattened (negative counts from the end).
     public let endDim: Int
 
+    /// Flattens dimensions `startDim...endDim` into one (PyTorch's defaults: all but the batch dimension).
     public init(startDim: Int = 1, endDim: Int = -1) {
         (self.startDim, self.endDim) = (startDim, endDim)
     }
 
+    /// The input with dimensions `startDim...endDim` merged; a view when they are contiguous.
     public func callAsFunction(_ input: Tensor) -> Tensor { input.flattened(from: startDim, to: endDim) }
 }
 

@@ -13,6 +13,9 @@ public enum Loss {
     ///   - logits: `[N, C]`.
     ///   - targets: `[N]`, int64 class indices in `0..<C` (or `ignoreIndex`).
     ///   - weight: optional `[C]` per-class weights.
+    ///   - ignoreIndex: a target value that contributes neither loss nor gradient.
+    ///   - reduction: `.mean` over the counted targets, `.sum`, or `.none`.
+    ///   - labelSmoothing: the mass `ε` spread uniformly over the classes (targets become `(1 − ε)·onehot + ε/C`).
     /// - Returns: a scalar for `.mean`/`.sum`, `[N]` for `.none`.
     ///
     /// The backward pass recomputes the softmax from the logits and the saved per-row log-sum-exp:

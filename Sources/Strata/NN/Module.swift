@@ -2,14 +2,19 @@
 /// running statistics. Declare it as `@Buffer var runningMean: Tensor`.
 @propertyWrapper
 public final class Buffer {
+    /// The buffer's tensor.
     public var wrappedValue: Tensor
+    /// Declares a buffer holding `wrappedValue`.
     public init(wrappedValue: Tensor) { self.wrappedValue = wrappedValue }
 }
 
 /// One named thing a module holds directly.
 public enum ModuleEntry {
+    /// A trained tensor.
     case parameter(Tensor)
+    /// A saved but untrained tensor (see `Buffer`).
     case buffer(Tensor)
+    /// A child module.
     case module(any Module)
 }
 
@@ -68,11 +73,13 @@ public protocol Module: AnyObject {
 /// let model = Sequential { lstm; Linear(16, 4) }   // the Layer call inside
 /// ```
 public protocol Layer: Module {
+    /// The layer applied to one tensor.
     func callAsFunction(_ input: Tensor) -> Tensor
 }
 
 /// A module whose behaviour differs between training and evaluation (Dropout, BatchNorm).
 public protocol ModeDependent: AnyObject {
+    /// Whether the module is in training mode; `Module.train()` and `Module.eval()` set it for a whole tree.
     var isTraining: Bool { get set }
 }
 
@@ -237,12 +244,16 @@ extension Module {
 
 /// The problems found by `loadStateDict`, all at once.
 public struct StateDictError: Error, CustomStringConvertible, Equatable {
+    /// Names the module has and the dict lacks.
     public var missing: [String] = []
+    /// Names the dict has and the module lacks.
     public var unexpected: [String] = []
+    /// Tensors whose shapes differ, with the module's and the dict's.
     public var shapeMismatches: [(name: String, expected: [Int], found: [Int])] = []
 
     var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && shapeMismatches.isEmpty }
 
+    /// Every missing, unexpected and misshapen name, with the shapes.
     public var description: String {
         var parts: [String] = []
         if !missing.isEmpty { parts.append("missing keys: \(missing.joined(separator: ", "))") }
@@ -253,6 +264,7 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
         return "state dict does not fit the model: " + parts.joined(separator: "; ")
     }
 
+    /// Whether both report the same problems.
     public static func == (a: StateDictError, b: StateDictError) -> Bool { a.description == b.description }
 }
 

@@ -6,14 +6,23 @@
 /// `y = (x − E[x]) / √(Var[x] + eps) · γ + β`.
 /// - `weight` (γ): `normalizedShape`, initialised to ones; `bias` (β): `normalizedShape`, zeros.
 public final class LayerNorm: Layer {
+    /// The trailing shape normalised over.
     public let normalizedShape: [Int]
+    /// Added to the variance before the square root.
     public let eps: Double
+    /// γ, shaped `normalizedShape` (ones), or `nil` without `elementwiseAffine`.
     public var weight: Tensor?
+    /// β, shaped `normalizedShape` (zeros), or `nil`.
     public var bias: Tensor?
 
+    /// Layer normalisation over the trailing `normalizedShape`, with PyTorch's defaults.
+    ///
     /// - Parameters:
     ///   - normalizedShape: the trailing dims of the input to normalise over.
+    ///   - eps: added to the variance.
     ///   - elementwiseAffine: whether to learn `weight` (and `bias`, unless `bias` is false).
+    ///   - bias: whether to learn `bias` too.
+    ///   - dtype: the parameters' element type.
     public init(_ normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true,
                 dtype: DType = .float32) {
         _ = requireSettings { try Self.stateShapes(normalizedShape, elementwiseAffine: elementwiseAffine, bias: bias, dtype: dtype) }
@@ -54,16 +63,25 @@ public final class LayerNorm: Layer {
 ///
 /// - `weight` (γ): `[C]`, ones; `bias` (β): `[C]`, zeros.
 public final class GroupNorm: Layer {
+    /// The number of groups the channels are split into.
     public let numGroups: Int
+    /// The number of channels `C`.
     public let numChannels: Int
+    /// Added to the variance before the square root.
     public let eps: Double
+    /// γ `[C]` (ones), or `nil` without `affine`.
     public var weight: Tensor?
+    /// β `[C]` (zeros), or `nil` without `affine`.
     public var bias: Tensor?
 
+    /// Group normalisation of `numChannels` channels in `numGroups` groups, with PyTorch's defaults.
+    ///
     /// - Parameters:
     ///   - numGroups: groups to split the channels into; must divide `numChannels`.
     ///   - numChannels: `C`, the size of the input's second dim.
+    ///   - eps: added to the variance.
     ///   - affine: whether to learn a per-channel `weight` and `bias`.
+    ///   - dtype: the parameters' element type.
     public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, dtype: DType = .float32) {
         _ = requireSettings { try Self.stateShapes(numGroups, numChannels, affine: affine, dtype: dtype) }
         (self.numGroups, self.numChannels, self.eps) = (numGroups, numChannels, eps)
@@ -101,15 +119,23 @@ public final class GroupNorm: Layer {
 ///   training forwards.
 /// The state dict reads `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`.
 public class BatchNorm: Layer, ModeDependent {
+    /// The number of channels `C`.
     public let numFeatures: Int
+    /// Added to the variance before the square root.
     public let eps: Double
     /// The running-average factor; `nil` for a cumulative average over all batches, as in PyTorch.
     public let momentum: Double?
+    /// Whether running statistics are kept (else batch statistics are used in evaluation too).
     public let trackRunningStats: Bool
+    /// γ `[C]` (ones), or `nil` without `affine`.
     public var weight: Tensor?
+    /// β `[C]` (zeros), or `nil` without `affine`.
     public var bias: Tensor?
+    /// The running mean `[C]` (buffer `running_mean`).
     public let runningMean: Tensor
+    /// The running unbiased variance `[C]` (buffer `running_var`).
     public let runningVar: Tensor
+    /// Training forwards so far, int64 0-d (buffer `num_batches_tracked`).
     public let numBatchesTracked: Tensor
     /// Training mode (batch statistics, running ones updated) or evaluation (running statistics); see `train()`/`eval()`.
     public var isTraining = true
@@ -182,10 +208,15 @@ public class BatchNorm: Layer, ModeDependent {
 
 /// Batch normalisation over `[N, C]` or `[N, C, L]`, as `nn.BatchNorm1d`. See `BatchNorm`.
 public final class BatchNorm1d: BatchNorm {
+    /// Batch normalisation of `numFeatures` channels, with PyTorch's defaults.
+    ///
     /// - Parameters:
     ///   - numFeatures: `C`.
+    ///   - eps: added to the variance.
+    ///   - momentum: the running-average factor; `nil` for a cumulative average.
     ///   - affine: whether to learn `weight` and `bias`.
     ///   - trackRunningStats: whether to keep running statistics; without them evaluation also uses batch statistics.
+    ///   - dtype: the parameters' element type.
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32) {
         super.init(numFeatures, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats,
@@ -195,6 +226,7 @@ public final class BatchNorm1d: BatchNorm {
 
 /// Batch normalisation over `[N, C, H, W]`, as `nn.BatchNorm2d`: each channel over `N·H·W` elements. See `BatchNorm`.
 public final class BatchNorm2d: BatchNorm {
+    /// Batch normalisation of `numFeatures` channels, with PyTorch's defaults.
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32) {
         super.init(numFeatures, eps: eps, momentum: momentum, affine: affine, trackRunningStats: trackRunningStats,

@@ -2,6 +2,7 @@
 
 /// Max pooling over `kh×kw` windows, as PyTorch's `nn.MaxPool2d` (stride defaults to the kernel).
 public final class MaxPool2d: Layer {
+    /// The window, step and zero padding, as (height, width).
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
 
     /// A `(kh, kw)` window moved by `stride` (default: the kernel) over the input padded with −∞ by `padding`.
@@ -23,7 +24,9 @@ public final class MaxPool2d: Layer {
 /// Average pooling over `kh×kw` windows, as PyTorch's `nn.AvgPool2d` (stride defaults to the kernel;
 /// zero padding counts in the divisor unless `countIncludePad` is false).
 public final class AvgPool2d: Layer {
+    /// The window, step and zero padding, as (height, width).
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+    /// Whether padded zeros count in each average's divisor.
     public let countIncludePad: Bool
 
     /// A `(kh, kw)` window moved by `stride` (default: the kernel) over the input padded with zeros by `padding`.
@@ -45,6 +48,7 @@ public final class AvgPool2d: Layer {
 /// Average pooling to a fixed output size whatever the input's, as PyTorch's `nn.AdaptiveAvgPool2d`;
 /// `AdaptiveAvgPool2d(1)` is global average pooling.
 public final class AdaptiveAvgPool2d: Layer {
+    /// The output's (height, width).
     public let outputSize: (Int, Int)
 
     /// Pools any input to `(Ho, Wo)` bins.

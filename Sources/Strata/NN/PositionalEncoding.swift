@@ -7,14 +7,20 @@ import Foundation
 ///
 /// - `weight`: `[maxLength, D]`, initialised N(0, std²) (std 1 by default, as `nn.Embedding`).
 public final class LearnedPositionalEmbedding: Layer {
+    /// The longest sequence accepted.
     public let maxLength: Int
+    /// The feature size `D`.
     public let dim: Int
+    /// The table `[maxLength, D]`.
     public var weight: Tensor
 
+    /// A learned table of `maxLength` positions.
+    ///
     /// - Parameters:
     ///   - maxLength: the longest sequence accepted.
     ///   - dim: `D`.
     ///   - std: the standard deviation of the initial values.
+    ///   - dtype: the table's element type.
     public init(maxLength: Int, dim: Int, std: Double = 1, dtype: DType = .float32) {
         let state = requireSettings { try Self.stateShapes(maxLength: maxLength, dim: dim, dtype: dtype) }
         (self.maxLength, self.dim) = (maxLength, dim)
@@ -44,13 +50,19 @@ public final class LearnedPositionalEmbedding: Layer {
 /// `pe[t, 2i] = sin(t / 10000^(2i/D))`, `pe[t, 2i+1] = cos(t / 10000^(2i/D))`.
 /// - Buffer `pe`: `[maxLength, D]`, saved in the state dict but not trained.
 public final class SinusoidalPositionalEncoding: Layer {
+    /// The longest sequence accepted.
     public let maxLength: Int
+    /// The feature size `D`.
     public let dim: Int
+    /// The fixed table `[maxLength, D]`.
     @Buffer public var pe: Tensor
 
+    /// The sinusoidal table of `maxLength` positions.
+    ///
     /// - Parameters:
     ///   - maxLength: the longest sequence accepted.
     ///   - dim: `D`.
+    ///   - dtype: the table's element type.
     public init(maxLength: Int, dim: Int, dtype: DType = .float32) {
         (self.maxLength, self.dim) = (maxLength, dim)
         var values = [Double](repeating: 0, count: maxLength * dim)

@@ -8,11 +8,15 @@
 /// As a `Layer` (in a `Sequential`), the layer gives the output sequence of a run from zero states, the first
 /// of the full call's outputs; see `Layer`.
 public class RecurrentLayer: Layer, ModeDependent {
+    /// The cell: tanh RNN, LSTM or GRU.
     public let cell: RecurrentCell
+    /// The input size `I`, hidden size `H` and number of stacked layers `L`.
     public let inputSize: Int, hiddenSize: Int, numLayers: Int
+    /// Whether each layer also runs backwards in time (`D` = 2), and whether sequences are `[B, T, I]` (else `[T, B, I]`).
     public let bidirectional: Bool, batchFirst: Bool
     /// Dropout applied to the outputs of every layer but the last, in training mode.
     public let dropout: Double
+    /// Training mode (dropout between layers on) or evaluation.
     public var isTraining = true
     /// `(name, tensor)` in PyTorch's order: per layer, per direction, `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
     public let namedWeights: [(name: String, tensor: Tensor)]
@@ -123,12 +127,15 @@ public class RecurrentLayer: Layer, ModeDependent {
 
 /// An Elman RNN with tanh, `h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh)`, as `nn.RNN`.
 public final class RNN: RecurrentLayer {
+    /// A tanh RNN with PyTorch's arguments and defaults.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false, dtype: DType = .float32) {
         super.init(.rnnTanh, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
                    batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype)
     }
 
+    /// Runs the RNN over `input` from `h0` (zeros when nil).
+    ///
     /// - Returns: every step's hidden state and the final hidden states `[L·D, B, H]`.
     public func callAsFunction(_ input: Tensor, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
         let r = run(input, h0: h0, c0: nil)
@@ -139,12 +146,15 @@ public final class RNN: RecurrentLayer {
 /// A long short-term memory layer, as `nn.LSTM` (gates i, f, g, o):
 /// `c_t = σ(f)·c_{t−1} + σ(i)·tanh(g)`, `h_t = σ(o)·tanh(c_t)`.
 public final class LSTM: RecurrentLayer {
+    /// An LSTM with PyTorch's arguments and defaults.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false, dtype: DType = .float32) {
         super.init(.lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
                    batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype)
     }
 
+    /// Runs the LSTM over `input` from `h0` and `c0` (zeros when nil).
+    ///
     /// - Returns: every step's hidden state, and the final hidden and cell states `[L·D, B, H]`.
     public func callAsFunction(_ input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil) -> (output: Tensor, hN: Tensor, cN: Tensor) {
         let r = run(input, h0: h0, c0: c0)
@@ -155,12 +165,15 @@ public final class LSTM: RecurrentLayer {
 /// A gated recurrent unit layer, as `nn.GRU` (gates r, z, n):
 /// `n = tanh(W_in·x + b_in + r·(W_hn·h + b_hn))`, `h_t = (1 − z)·n + z·h_{t−1}`.
 public final class GRU: RecurrentLayer {
+    /// A GRU with PyTorch's arguments and defaults.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false, dtype: DType = .float32) {
         super.init(.gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
                    batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, dtype: dtype)
     }
 
+    /// Runs the GRU over `input` from `h0` (zeros when nil).
+    ///
     /// - Returns: every step's hidden state and the final hidden states `[L·D, B, H]`.
     public func callAsFunction(_ input: Tensor, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
         let r = run(input, h0: h0, c0: nil)

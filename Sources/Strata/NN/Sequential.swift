@@ -7,16 +7,20 @@
 /// }
 /// ```
 public final class Sequential: Layer {
+    /// The layers, applied in order.
     public let layers: [any Layer]
 
+    /// The layers in `layers`, in order.
     public init(_ layers: [any Layer]) { self.layers = layers }
 
+    /// The layers listed in `build`, in order: `Sequential { Linear(4, 8); ReLU() }`.
     public init(@LayerBuilder _ build: () -> [any Layer]) { self.layers = build() }
 
     public var entries: [(name: String, entry: ModuleEntry)] {
         layers.enumerated().map { ("\($0.offset)", .module($0.element)) }
     }
 
+    /// Each layer applied to the previous one's output.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         layers.reduce(input) { x, layer in layer(x) }
     }
@@ -25,11 +29,17 @@ public final class Sequential: Layer {
 /// Collects the layers written in a `Sequential { … }` block.
 @resultBuilder
 public enum LayerBuilder {
+    /// One layer.
     public static func buildExpression(_ layer: any Layer) -> [any Layer] { [layer] }
+    /// The layers of every line, in order.
     public static func buildBlock(_ parts: [any Layer]...) -> [any Layer] { parts.flatMap { $0 } }
+    /// The layers of an `if` without `else`, or none.
     public static func buildOptional(_ part: [any Layer]?) -> [any Layer] { part ?? [] }
+    /// The layers of an `if` branch.
     public static func buildEither(first: [any Layer]) -> [any Layer] { first }
+    /// The layers of an `else` branch.
     public static func buildEither(second: [any Layer]) -> [any Layer] { second }
+    /// The layers of every pass of a `for` loop.
     public static func buildArray(_ parts: [[any Layer]]) -> [any Layer] { parts.flatMap { $0 } }
 }
 

@@ -93,6 +93,7 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String
     /// The input shape the failing layer was given.
     public var input: [Int]
+    /// What kind of problem it is.
     public var kind: Kind
     /// PyTorch's name for the layer setting the input disagrees with (`"in_channels"`, `"kernel_size"`,
     /// `"normalized_shape"`), when one does; a spec reader reports it as the field at fault.
@@ -100,6 +101,7 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What is wrong, with the numbers involved.
     public var reason: String
 
+    /// A shape error; the fields are documented on the properties.
     public init(layer: String, path: String = "", input: [Int], kind: Kind, argument: String? = nil, reason: String) {
         (self.layer, self.path, self.input, self.kind, self.argument, self.reason) = (layer, path, input, kind, argument, reason)
     }
@@ -243,9 +245,12 @@ extension ShapePreserving {
 public struct StateEntry: Equatable, Sendable {
     /// The name in the layer's state dict (`weight`, `running_mean`, `self_attn.in_proj_weight`).
     public var name: String
+    /// The tensor's shape.
     public var shape: [Int]
+    /// The tensor's element type.
     public var dtype: DType
 
+    /// The entry `name`, a tensor of `shape` and `dtype`.
     public init(_ name: String, _ shape: [Int], _ dtype: DType) {
         (self.name, self.shape, self.dtype) = (name, shape, dtype)
     }

@@ -6,6 +6,7 @@
 
 /// The activation between a transformer layer's two feed-forward linears.
 public enum TransformerActivation: Sendable {
+    /// ReLU (PyTorch's default) or exact GELU.
     case relu, gelu
 
     func callAsFunction(_ x: Tensor) -> Tensor {
@@ -25,27 +26,41 @@ public enum TransformerActivation: Sendable {
 /// State dict: `self_attn.*`, `linear1.*` `[F, E]`, `linear2.*` `[E, F]`, `norm1.*`, `norm2.*` `[E]`.
 /// As a `Layer`, `layer(x)` is the full call without masks.
 public final class TransformerEncoderLayer: Layer {
+    /// Self-attention (`self_attn`).
     public let selfAttn: MultiheadAttention
+    /// The first feed-forward linear `[F, E]`.
     public let linear1: Linear
+    /// Dropout after the activation.
     public let dropout: Dropout
+    /// The second feed-forward linear `[E, F]`.
     public let linear2: Linear
+    /// The norm around self-attention.
     public let norm1: LayerNorm
+    /// The norm around the feed-forward block.
     public let norm2: LayerNorm
+    /// Dropout on the attention's output.
     public let dropout1: Dropout
+    /// Dropout on the feed-forward output.
     public let dropout2: Dropout
+    /// The feed-forward activation.
     public let activation: TransformerActivation
+    /// Pre-norm (`norm_first`) or post-norm.
     public let normFirst: Bool
     private let configuration: (dModel: Int, nhead: Int, dimFeedforward: Int, dropout: Double, eps: Double,
                                 batchFirst: Bool, dtype: DType)
 
+    /// An encoder layer with PyTorch's arguments and defaults.
+    ///
     /// - Parameters:
     ///   - dModel: `E`, the feature size.
     ///   - nhead: attention heads; must divide `dModel`.
     ///   - dimFeedforward: `F`, the hidden size of the feed-forward network.
     ///   - dropout: the probability used by every dropout, attention weights included.
+    ///   - activation: the feed-forward activation.
     ///   - layerNormEps: the LayerNorms' epsilon.
     ///   - batchFirst: inputs are `[B, T, E]` instead of `[T, B, E]`.
     ///   - normFirst: pre-norm instead of post-norm.
+    ///   - dtype: the parameters' element type.
     public init(dModel: Int, nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1,
                 activation: TransformerActivation = .relu, layerNormEps: Double = 1e-5, batchFirst: Bool = false,
                 normFirst: Bool = false, dtype: DType = .float32) {
@@ -87,6 +102,7 @@ public final class TransformerEncoderLayer: Layer {
     /// `[T, B, E] → [T, B, E]` (`[B, T, E]` when `batchFirst`).
     ///
     /// - Parameters:
+    ///   - src: the input sequence.
     ///   - srcMask: `[T, T]` or `[B·H, T, T]`, bool true = not allowed, or float added to the scores.
     ///   - srcKeyPaddingMask: `[B, T]`, bool true = padding (ignored as a key).
     ///   - isCausal: apply a causal mask (combined with `srcMask`).
@@ -125,18 +141,31 @@ public final class TransformerEncoderLayer: Layer {
 /// State dict: `self_attn.*`, `multihead_attn.*`, `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`, `norm3.*`.
 /// As a `Layer`, `layer(x)` decodes `x` with `memory = x` and no masks; see `Layer`.
 public final class TransformerDecoderLayer: Layer {
+    /// Self-attention over the target (`self_attn`).
     public let selfAttn: MultiheadAttention
+    /// Attention from the target to the memory (`multihead_attn`).
     public let multiheadAttn: MultiheadAttention
+    /// The first feed-forward linear `[F, E]`.
     public let linear1: Linear
+    /// Dropout after the activation.
     public let dropout: Dropout
+    /// The second feed-forward linear `[E, F]`.
     public let linear2: Linear
+    /// The norm around self-attention.
     public let norm1: LayerNorm
+    /// The norm around cross-attention.
     public let norm2: LayerNorm
+    /// The norm around the feed-forward block.
     public let norm3: LayerNorm
+    /// Dropout on the self-attention's output.
     public let dropout1: Dropout
+    /// Dropout on the cross-attention's output.
     public let dropout2: Dropout
+    /// Dropout on the feed-forward output.
     public let dropout3: Dropout
+    /// The feed-forward activation.
     public let activation: TransformerActivation
+    /// Pre-norm (`norm_first`) or post-norm.
     public let normFirst: Bool
     private let configuration: (dModel: Int, nhead: Int, dimFeedforward: Int, dropout: Double, eps: Double,
                                 batchFirst: Bool, dtype: DType)
@@ -173,11 +202,14 @@ public final class TransformerDecoderLayer: Layer {
     /// `tgt [T, B, E]`, `memory [S, B, E]` → `[T, B, E]` (batch first when `batchFirst`).
     ///
     /// - Parameters:
+    ///   - tgt: the target sequence.
+    ///   - memory: the encoder's output.
     ///   - tgtMask: `[T, T]` (or `[B·H, T, T]`), bool true = not allowed, or float added.
     ///   - memoryMask: `[T, S]` (or `[B·H, T, S]`), likewise.
     ///   - tgtKeyPaddingMask: `[B, T]`, bool true = padding.
     ///   - memoryKeyPaddingMask: `[B, S]`, bool true = padding.
-    ///   - tgtIsCausal, memoryIsCausal: apply a causal mask in the self- or cross-attention.
+    ///   - tgtIsCausal: apply a causal mask in the self-attention.
+    ///   - memoryIsCausal: apply a causal mask in the cross-attention.
     public func callAsFunction(_ tgt: Tensor, memory: Tensor, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil,
                                tgtKeyPaddingMask: Tensor? = nil, memoryKeyPaddingMask: Tensor? = nil,
                                tgtIsCausal: Bool = false, memoryIsCausal: Bool = false) -> Tensor {
@@ -219,7 +251,9 @@ public final class TransformerDecoderLayer: Layer {
 /// A stack of encoder layers with an optional final LayerNorm, as `nn.TransformerEncoder`.
 /// State dict: `layers.0.*`, `layers.1.*`, …, `norm.*`. As a `Layer`, `encoder(x)` is the full call without masks.
 public final class TransformerEncoder: Layer {
+    /// The stacked layers (`layers.0`, `layers.1`, …).
     public let layers: [TransformerEncoderLayer]
+    /// The final norm, if any.
     public let norm: LayerNorm?
 
     /// `numLayers` copies of `layer` (identical initial parameters, as PyTorch's deep copies).
@@ -252,7 +286,9 @@ public final class TransformerEncoder: Layer {
 /// A stack of decoder layers with an optional final LayerNorm, as `nn.TransformerDecoder`.
 /// State dict: `layers.0.*`, …, `norm.*`. As a `Layer`, `decoder(x)` decodes `x` with `memory = x` and no masks.
 public final class TransformerDecoder: Layer {
+    /// The stacked layers (`layers.0`, `layers.1`, …).
     public let layers: [TransformerDecoderLayer]
+    /// The final norm, if any.
     public let norm: LayerNorm?
 
     /// `numLayers` copies of `layer` (identical initial parameters, as PyTorch's deep copies).
@@ -292,16 +328,27 @@ public final class TransformerDecoder: Layer {
 /// prepend the learned `class_token` `[1, 1, D]` (zeros) → add `pos_embedding` (`[N + 1, D]`, N(0, 0.02²)) →
 /// `depth` pre-norm GELU encoder layers (batch first) → `norm` → `head` on the class token → `[B, classes]`.
 public final class VisionTransformer: Layer {
+    /// The input images' height and width.
     public let imageSize: Int
+    /// The patches' side `P`.
     public let patchSize: Int
+    /// The input channels `C`.
     public let channels: Int
+    /// The patch projection `[D, C·P·P]`.
     public let patchEmbed: Linear                    // [D, C·P·P]
+    /// The class token `[1, 1, D]`.
     public var classToken: Tensor                    // [1, 1, D]
+    /// The position table `[N + 1, D]`.
     public let posEmbedding: LearnedPositionalEmbedding   // [N + 1, D]
+    /// The encoder layers.
     public let encoder: TransformerEncoder
+    /// The final norm.
     public let norm: LayerNorm
+    /// The classifier `[classes, D]`.
     public let head: Linear                          // [classes, D]
 
+    /// A Vision Transformer for `imageSize`×`imageSize` images of `channels` channels.
+    ///
     /// - Parameters:
     ///   - imageSize: the side of the square input image; a multiple of `patchSize`.
     ///   - patchSize: `P`, the side of each patch (7 for 28×28 images gives 16 patches).
@@ -309,8 +356,10 @@ public final class VisionTransformer: Layer {
     ///   - classes: the number of logits.
     ///   - dim: `D`, the token size; `heads` must divide it.
     ///   - depth: the number of encoder layers.
+    ///   - heads: attention heads per layer.
     ///   - mlpDim: the feed-forward hidden size.
     ///   - dropout: the encoder layers' dropout.
+    ///   - dtype: the parameters' element type.
     public init(imageSize: Int, patchSize: Int, channels: Int, classes: Int, dim: Int = 64, depth: Int = 4,
                 heads: Int = 4, mlpDim: Int = 128, dropout: Double = 0, dtype: DType = .float32) {
         _ = requireSettings {
@@ -380,10 +429,15 @@ public final class VisionTransformer: Layer {
 /// State dict: `tok.weight`, `pos.weight`, `blocks.layers.{i}.*`, `norm.*`, `head.*` and the buffer `mask`
 /// (`[seq, seq]`, `-inf` above the diagonal, PyTorch's `generate_square_subsequent_mask`).
 public final class TinyGPT: Layer {
+    /// The token embedding `[vocab, D]`.
     public let tok: Embedding
+    /// The position embedding `[seq, D]`.
     public let pos: Embedding
+    /// The transformer blocks.
     public let blocks: TransformerEncoder
+    /// The final norm.
     public let norm: LayerNorm
+    /// The output projection `[vocab, D]`.
     public let head: Linear
     /// The causal mask kept for state-dict parity; the forward pass uses the fused causal path instead.
     @Buffer public var mask: Tensor

@@ -51,6 +51,7 @@ extension Tensor {
     /// A zero-dimensional tensor of this tensor's dtype, for mixing tensors with Swift numbers.
     func scalarLike(_ value: Double) -> Tensor { Tensor(scalar: value, dtype: dtype) }
 
+    /// Elementwise sum, broadcasting.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
         // Only the gradients the engine will use are formed (an untracked operand's would be discarded).
@@ -60,6 +61,7 @@ extension Tensor {
         }
     }
 
+    /// Elementwise difference, broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let (sa, sb) = (a.shape, b.shape)
         let (ta, tb) = (a.isTracked, b.isTracked)
@@ -68,6 +70,7 @@ extension Tensor {
         }
     }
 
+    /// Elementwise product, broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         let (va, vb) = (a.detached(), b.detached())
         let (ta, tb) = (a.isTracked, b.isTracked)
@@ -76,6 +79,7 @@ extension Tensor {
         }
     }
 
+    /// Elementwise quotient, broadcasting.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         let (va, vb) = (a.detached(), b.detached())
         let (ta, tb) = (a.isTracked, b.isTracked)
@@ -85,16 +89,25 @@ extension Tensor {
         }
     }
 
+    /// Elementwise negation.
     public static prefix func - (x: Tensor) -> Tensor {
         differentiable("neg", inputs: [x], output: x.unary(NegFunction.self, op: "neg")) { g in [-g] }
     }
 
+    /// Adds a scalar to every element.
     public static func + (a: Tensor, b: Double) -> Tensor { a + a.scalarLike(b) }
+    /// Adds a scalar to every element.
     public static func + (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) + b }
+    /// Subtracts a scalar from every element.
     public static func - (a: Tensor, b: Double) -> Tensor { a - a.scalarLike(b) }
+    /// The scalar minus every element.
     public static func - (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) - b }
+    /// Multiplies every element by a scalar.
     public static func * (a: Tensor, b: Double) -> Tensor { a * a.scalarLike(b) }
+    /// Multiplies every element by a scalar.
     public static func * (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) * b }
+    /// Divides every element by a scalar.
     public static func / (a: Tensor, b: Double) -> Tensor { a / a.scalarLike(b) }
+    /// The scalar divided by every element.
     public static func / (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) / b }
 }

@@ -10,6 +10,9 @@ extension Tensor {
     /// `softmax(Q·Kᵀ·scale + mask)·V`: `query [B…, L, E]`, `key [B…, S, E]`, `value [B…, S, Ev]` → `[B…, L, Ev]`.
     ///
     /// - Parameters:
+    ///   - query: `[B…, L, E]`.
+    ///   - key: `[B…, S, E]`.
+    ///   - value: `[B…, S, Ev]`.
     ///   - mask: either a `.bool` mask, **true = attend** (PyTorch's SDPA convention), or a float mask added to
     ///     the scaled scores (`-inf` forbids). Broadcastable to `[B…, L, S]`. A float mask that requires grad
     ///     gets the gradient of the masked scores, `P∘(dP − Σ_j dP∘P)`, summed over broadcast dims, as in PyTorch.

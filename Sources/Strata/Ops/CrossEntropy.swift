@@ -3,6 +3,7 @@
 
 /// How a loss combines per-sample values, as PyTorch's `reduction=` argument.
 public enum Reduction: String, Sendable, CaseIterable {
+    /// The mean over elements (PyTorch's default), their sum, or the unreduced per-element losses.
     case mean, sum, none
 }
 

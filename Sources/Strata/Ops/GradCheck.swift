@@ -1,11 +1,13 @@
 /// The outcome of `gradcheck`: whether it passed, and for each failure what differed where.
 public struct GradCheckResult: Sendable, CustomStringConvertible {
+    /// Whether every element agreed.
     public var passed: Bool { failures.isEmpty }
     /// One line per mismatching element, or per other failed check.
     public var failures: [String]
     /// The largest |analytic − numeric| seen over all inputs.
     public var maxAbsoluteError: Double
 
+    /// `passed`, or a line per failing element.
     public var description: String {
         passed ? "gradcheck passed (max abs error \(maxAbsoluteError))"
                : "gradcheck failed:\n" + failures.prefix(10).joined(separator: "\n")
@@ -23,6 +25,10 @@ public struct GradCheckResult: Sendable, CustomStringConvertible {
 /// - Parameters:
 ///   - inputs: the arguments. Float64 tensors are checked (they become leaves requiring grad); tensors of
 ///     other dtypes (indices, masks) are passed through unchanged.
+///   - eps: the finite-difference step.
+///   - atol: the absolute tolerance.
+///   - rtol: the relative tolerance.
+///   - seed: seeds the random upstream gradient.
 ///   - function: the computation under test.
 /// - Returns: the result, with a line per failing element.
 public func gradcheck(_ inputs: [Tensor], eps: Double = 1e-6, atol: Double = 1e-5, rtol: Double = 1e-3,

@@ -14,6 +14,7 @@ import RealModule
 /// tape. Backward runs back-propagation through time inside the pullback (no tape node per step, so a
 /// 1,000-step sequence is one node) and forms each weight gradient with gemms over all steps at once.
 public enum RecurrentCell: String, Sendable {
+    /// Elman RNN with tanh, LSTM (gates i, f, g, o) or GRU (gates r, z, n).
     case rnnTanh, lstm, gru
 
     /// Gate blocks per hidden unit.

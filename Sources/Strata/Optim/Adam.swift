@@ -8,19 +8,26 @@ import RealModule
 ///
 /// reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization" (2015).
 public final class Adam: Optimizer {
+    /// PyTorch's default learning rate.
     public static let defaultLearningRate = 1e-3
+    /// PyTorch's default weight decay.
     public static let defaultWeightDecay = 0.0
 
+    /// The decay of the first-moment average.
     public var beta1: Double
+    /// The decay of the second-moment average.
     public var beta2: Double
+    /// Added to the denominator.
     public var epsilon: Double
 
+    /// Adam over `parameters`, with PyTorch's defaults.
     public convenience init(_ parameters: [Tensor], learningRate: Double = Adam.defaultLearningRate, beta1: Double = 0.9,
                             beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = Adam.defaultWeightDecay) {
         self.init(groups: [ParameterGroup(parameters, learningRate: learningRate, weightDecay: weightDecay)],
                   beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 
+    /// Adam over parameter groups, each with its own rate and decay.
     public init(groups: [ParameterGroup], beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
         (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
         super.init(groups: groups)
@@ -36,19 +43,26 @@ public final class Adam: Optimizer {
 ///
 /// reference: Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (2019).
 public final class AdamW: Optimizer {
+    /// PyTorch's default learning rate.
     public static let defaultLearningRate = 1e-3
+    /// PyTorch's default (decoupled) weight decay.
     public static let defaultWeightDecay = 0.01
 
+    /// The decay of the first-moment average.
     public var beta1: Double
+    /// The decay of the second-moment average.
     public var beta2: Double
+    /// Added to the denominator.
     public var epsilon: Double
 
+    /// AdamW over `parameters`, with PyTorch's defaults.
     public convenience init(_ parameters: [Tensor], learningRate: Double = AdamW.defaultLearningRate, beta1: Double = 0.9,
                             beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = AdamW.defaultWeightDecay) {
         self.init(groups: [ParameterGroup(parameters, learningRate: learningRate, weightDecay: weightDecay)],
                   beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 
+    /// AdamW over parameter groups, each with its own rate and decay.
     public init(groups: [ParameterGroup], beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
         (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
         super.init(groups: groups)

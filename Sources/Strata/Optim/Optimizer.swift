@@ -1,9 +1,13 @@
 /// Parameters that share a learning rate and weight decay, as a PyTorch parameter group.
 public struct ParameterGroup {
+    /// The tensors the group updates.
     public var parameters: [Tensor]
+    /// The group's learning rate (schedules write it).
     public var learningRate: Double
+    /// The group's weight decay.
     public var weightDecay: Double
 
+    /// A group of `parameters` with its rate and weight decay.
     public init(_ parameters: [Tensor], learningRate: Double, weightDecay: Double = 0) {
         (self.parameters, self.learningRate, self.weightDecay) = (parameters, learningRate, weightDecay)
     }
@@ -53,6 +57,7 @@ public final class ParameterState {
 /// }
 /// ```
 open class Optimizer {
+    /// The parameter groups, each with its own rate and decay.
     public var groups: [ParameterGroup]
     private var states: [ObjectIdentifier: ParameterState] = [:]
 
@@ -165,7 +170,10 @@ open class Optimizer {
 
 /// An optimizer state entry that does not fit the optimizer it is loaded into.
 public struct OptimizerStateError: Error, CustomStringConvertible {
+    /// The state entry at fault.
     public var key: String
+    /// What is wrong with it.
     public var reason: String
+    /// The key and the reason, on one line.
     public var description: String { "optimizer state \(key): \(reason)" }
 }

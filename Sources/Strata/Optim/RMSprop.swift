@@ -4,14 +4,21 @@
 ///     d ← √(v − ḡ²) + ε if centred (ḡ ← α·ḡ + (1 − α)·g), else √v + ε
 ///     b ← μ·b + g/d and θ ← θ − η·b with momentum μ > 0, else θ ← θ − η·g/d
 public final class RMSprop: Optimizer {
+    /// PyTorch's default learning rate.
     public static let defaultLearningRate = 1e-2
+    /// PyTorch's default weight decay.
     public static let defaultWeightDecay = 0.0
 
+    /// The decay of the squared-gradient average.
     public var alpha: Double
+    /// Added to the denominator.
     public var epsilon: Double
+    /// The momentum factor (0: none).
     public var momentum: Double
+    /// Whether the squared average is centred by the mean gradient's square.
     public var centered: Bool
 
+    /// RMSprop over `parameters`, with PyTorch's defaults.
     public convenience init(_ parameters: [Tensor], learningRate: Double = RMSprop.defaultLearningRate, alpha: Double = 0.99,
                             epsilon: Double = 1e-8, weightDecay: Double = RMSprop.defaultWeightDecay, momentum: Double = 0,
                             centered: Bool = false) {
@@ -19,6 +26,7 @@ public final class RMSprop: Optimizer {
                   alpha: alpha, epsilon: epsilon, momentum: momentum, centered: centered)
     }
 
+    /// RMSprop over parameter groups, each with its own rate and decay.
     public init(groups: [ParameterGroup], alpha: Double = 0.99, epsilon: Double = 1e-8, momentum: Double = 0,
                 centered: Bool = false) {
         (self.alpha, self.epsilon, self.momentum, self.centered) = (alpha, epsilon, momentum, centered)
@@ -64,13 +72,19 @@ public final class RMSprop: Optimizer {
 ///
 ///     g ← ∇ + λ·θ,   s ← s + g²,   θ ← θ − η / (1 + (t − 1)·δ) · g / (√s + ε)
 public final class Adagrad: Optimizer {
+    /// PyTorch's default learning rate.
     public static let defaultLearningRate = 1e-2
+    /// PyTorch's default weight decay.
     public static let defaultWeightDecay = 0.0
 
+    /// The learning rate's decay per step: `lr / (1 + (t − 1)·decay)`.
     public var learningRateDecay: Double
+    /// Added to the denominator.
     public var epsilon: Double
+    /// The initial value of the squared-gradient sum.
     public var initialAccumulatorValue: Double
 
+    /// Adagrad over `parameters`, with PyTorch's defaults.
     public convenience init(_ parameters: [Tensor], learningRate: Double = Adagrad.defaultLearningRate, learningRateDecay: Double = 0,
                             weightDecay: Double = Adagrad.defaultWeightDecay, initialAccumulatorValue: Double = 0,
                             epsilon: Double = 1e-10) {
@@ -78,6 +92,7 @@ public final class Adagrad: Optimizer {
                   learningRateDecay: learningRateDecay, initialAccumulatorValue: initialAccumulatorValue, epsilon: epsilon)
     }
 
+    /// Adagrad over parameter groups, each with its own rate and decay.
     public init(groups: [ParameterGroup], learningRateDecay: Double = 0, initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) {
         (self.learningRateDecay, self.epsilon, self.initialAccumulatorValue) = (learningRateDecay, epsilon, initialAccumulatorValue)
         super.init(groups: groups)

@@ -8,18 +8,24 @@
 public final class SGD: Optimizer {
     /// `torch.optim.SGD`'s default learning rate (PyTorch 2.x; before 2.2 it had none).
     public static let defaultLearningRate = 1e-3
+    /// PyTorch's default weight decay.
     public static let defaultWeightDecay = 0.0
 
+    /// The momentum factor (0: plain SGD).
     public var momentum: Double
+    /// The dampening of the momentum.
     public var dampening: Double
+    /// Whether the step uses Nesterov momentum.
     public var nesterov: Bool
 
+    /// SGD over `parameters`, with PyTorch's defaults.
     public convenience init(_ parameters: [Tensor], learningRate: Double = SGD.defaultLearningRate, momentum: Double = 0,
                             dampening: Double = 0, weightDecay: Double = SGD.defaultWeightDecay, nesterov: Bool = false) {
         self.init(groups: [ParameterGroup(parameters, learningRate: learningRate, weightDecay: weightDecay)],
                   momentum: momentum, dampening: dampening, nesterov: nesterov)
     }
 
+    /// SGD over parameter groups, each with its own rate and decay.
     public init(groups: [ParameterGroup], momentum: Double = 0, dampening: Double = 0, nesterov: Bool = false) {
         require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires momentum > 0 and zero dampening")
         (self.momentum, self.dampening, self.nesterov) = (momentum, dampening, nesterov)

@@ -14,6 +14,7 @@ import Foundation
 /// }
 /// ```
 open class LearningRateSchedule {
+    /// The optimizer whose groups' rates the schedule writes.
     public let optimizer: Optimizer
     /// Each group's learning rate when the schedule was made (PyTorch's `base_lrs`).
     public let baseRates: [Double]
@@ -56,6 +57,7 @@ open class LearningRateSchedule {
 /// Multiplies the rate by `gamma` every `stepSize` steps (`StepLR`).
 public final class StepSchedule: LearningRateSchedule {
     let stepSize: Int, gamma: Double
+    /// Decays by `gamma` every `stepSize` steps.
     public init(_ optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1) {
         require(stepSize > 0, "StepSchedule: step size must be positive, got \(stepSize)")
         (self.stepSize, self.gamma) = (stepSize, gamma)
@@ -67,6 +69,7 @@ public final class StepSchedule: LearningRateSchedule {
 /// Multiplies the rate by `gamma` at each milestone (`MultiStepLR`).
 public final class MultiStepSchedule: LearningRateSchedule {
     let milestones: [Int], gamma: Double
+    /// Decays by `gamma` at each of `milestones`.
     public init(_ optimizer: Optimizer, milestones: [Int], gamma: Double = 0.1) {
         (self.milestones, self.gamma) = (milestones.sorted(), gamma)
         super.init(optimizer)
@@ -79,6 +82,7 @@ public final class MultiStepSchedule: LearningRateSchedule {
 /// Multiplies the rate by `gamma` every step (`ExponentialLR`).
 public final class ExponentialSchedule: LearningRateSchedule {
     let gamma: Double
+    /// Decays by `gamma` every step.
     public init(_ optimizer: Optimizer, gamma: Double) {
         self.gamma = gamma
         super.init(optimizer)
@@ -90,6 +94,7 @@ public final class ExponentialSchedule: LearningRateSchedule {
 /// `η_t = η_min + (η_0 − η_min)·(1 + cos(π·t / T)) / 2`.
 public final class CosineSchedule: LearningRateSchedule {
     let period: Int, minimumRate: Double
+    /// Anneals to `minimumRate` over `period` steps.
     public init(_ optimizer: Optimizer, period: Int, minimumRate: Double = 0) {
         require(period > 0, "CosineSchedule: period must be positive, got \(period)")
         (self.period, self.minimumRate) = (period, minimumRate)
@@ -105,6 +110,7 @@ public final class CosineSchedule: LearningRateSchedule {
 /// `end_factor` 1, and its defaults: 5 steps from a third).
 public final class LinearWarmupSchedule: LearningRateSchedule {
     let warmupSteps: Int, startFactor: Double
+    /// Warms up over `warmupSteps` steps from `startFactor` times each base rate.
     public init(_ optimizer: Optimizer, warmupSteps: Int = 5, startFactor: Double = 1.0 / 3) {
         require(warmupSteps > 0, "LinearWarmupSchedule: warm-up steps must be positive, got \(warmupSteps)")
         (self.warmupSteps, self.startFactor) = (warmupSteps, startFactor)
@@ -120,6 +126,7 @@ public final class LinearWarmupSchedule: LearningRateSchedule {
 /// for every group whatever its base rate. Step it once per batch.
 public final class OneCycleSchedule: LearningRateSchedule {
     let maxRate: Double, totalSteps: Int, pctStart: Double, divFactor: Double, finalDivFactor: Double
+    /// The one-cycle policy over `totalSteps` steps, with PyTorch's defaults.
     public init(_ optimizer: Optimizer, maxRate: Double, totalSteps: Int, pctStart: Double = 0.3,
                 divFactor: Double = 25, finalDivFactor: Double = 1e4) {
         require(totalSteps > 1, "OneCycleSchedule: total steps must be more than 1, got \(totalSteps)")
@@ -140,16 +147,21 @@ public final class OneCycleSchedule: LearningRateSchedule {
 /// Multiplies the rate by `factor` when a watched metric has not improved for `patience` epochs
 /// (`ReduceLROnPlateau`, mode min, relative threshold). Call `step(metric:)` once per epoch.
 public final class ReduceOnPlateauSchedule {
+    /// The optimizer whose groups' rates the schedule writes.
     public let optimizer: Optimizer
     let factor: Double, patience: Int, threshold: Double, minimumRate: Double
+    /// The best metric seen.
     public private(set) var best = Double.infinity
+    /// Epochs since the best metric.
     public private(set) var badEpochs = 0
 
+    /// Reduces by `factor` after `patience` epochs without a relative improvement of `threshold`.
     public init(_ optimizer: Optimizer, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4, minimumRate: Double = 0) {
         require(factor < 1, "ReduceOnPlateauSchedule: factor must be below 1, got \(factor)")
         (self.optimizer, self.factor, self.patience, self.threshold, self.minimumRate) = (optimizer, factor, patience, threshold, minimumRate)
     }
 
+    /// Records one epoch's metric, and reduces every group's rate (not below `minimumRate`) after too many epochs without improvement.
     public func step(metric: Double) {
         if metric < best * (1 - threshold) {
             best = metric

@@ -32,12 +32,14 @@ extension Tensor {
         return t
     }
 
+    /// A tensor of zeros.
     public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
         let t = Tensor(uninitialized: shape, dtype: dtype)
         t.storage.base.initializeMemory(as: UInt8.self, repeating: 0, count: t.count * dtype.size)
         return t
     }
 
+    /// A tensor of ones.
     public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor { full(shape, 1, dtype: dtype) }
 
     /// Zeros with the shape and dtype of `other`.
@@ -69,6 +71,7 @@ extension Tensor {
         return t
     }
 
+    /// Samples from U(low, high) drawn from the global generator (`Strata.seed(_:)`).
     public static func uniform(_ shape: [Int], low: Double = 0, high: Double = 1, dtype: DType = .float32) -> Tensor {
         Strata.withGlobalGenerator { uniform(shape, low: low, high: high, dtype: dtype, generator: &$0) }
     }
@@ -81,6 +84,7 @@ extension Tensor {
         return t
     }
 
+    /// Samples from N(mean, std²) drawn from the global generator (`Strata.seed(_:)`).
     public static func normal(_ shape: [Int], mean: Double = 0, std: Double = 1, dtype: DType = .float32) -> Tensor {
         Strata.withGlobalGenerator { normal(shape, mean: mean, std: std, dtype: dtype, generator: &$0) }
     }

@@ -6,10 +6,12 @@ import Synchronization
 /// reference: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2018);
 /// seeded with SplitMix64 as the authors recommend.
 public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codable {
+    /// The generator's four 64-bit words.
     public var state: [UInt64]
 
     static let global = Mutex(RandomGenerator(seed: 0))
 
+    /// A generator seeded from `seed` with SplitMix64.
     public init(seed: UInt64) {
         var mix = seed
         func splitMix() -> UInt64 {
@@ -22,6 +24,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
         state = [splitMix(), splitMix(), splitMix(), splitMix()]
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((state[1] &* 5) << 7 | (state[1] &* 5) >> 57) &* 9
         let t = state[1] << 17

@@ -4,6 +4,7 @@ import Synchronization
 /// A size computed from numbers that came from outside (a file header, a model spec, checkpoint metadata,
 /// a flag) that cannot be honoured: it overflows `Int`, or it would allocate more than `MemoryBudget` allows.
 public struct SizeLimitError: Error, Equatable, CustomStringConvertible {
+    /// Why a size was refused.
     public enum Kind: Equatable, Sendable {
         /// An intermediate product or sum does not fit in `Int`.
         case overflow
@@ -13,13 +14,16 @@ public struct SizeLimitError: Error, Equatable, CustomStringConvertible {
 
     /// What was being sized, in the caller's words: `"image 16777216×16777216×1"`, `"Linear out_features"`.
     public var what: String
+    /// Why it was refused.
     public var kind: Kind
 
+    /// `what` refused for `kind`.
     public init(_ what: String, _ kind: Kind) {
         self.what = what
         self.kind = kind
     }
 
+    /// The error, naming what was sized and why it was refused.
     public var description: String {
         switch kind {
         case .overflow:
@@ -34,12 +38,14 @@ public struct SizeLimitError: Error, Equatable, CustomStringConvertible {
 /// Overflow-checked size arithmetic for numbers from outside. Every failure is thrown, nothing traps.
 /// The one place such sizes are computed: readers, the model-spec builder and checkpoint validation call it.
 public enum CheckedSize {
+    /// `a + b`, or a `SizeLimitError` naming `what` if it overflows.
     public static func add(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(SizeLimitError) -> Int {
         let (sum, overflow) = a.addingReportingOverflow(b)
         if overflow { throw SizeLimitError(what(), .overflow) }
         return sum
     }
 
+    /// `a · b`, or a `SizeLimitError` naming `what` if it overflows.
     public static func multiply(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(SizeLimitError) -> Int {
         let (product, overflow) = a.multipliedReportingOverflow(by: b)
         if overflow { throw SizeLimitError(what(), .overflow) }

@@ -82,6 +82,7 @@ public final class Tensor: @unchecked Sendable {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape, the dtype and, for 16 elements or fewer, the values.
     public var description: String {
         let values = count <= 16 ? toDoubles().map { "\($0)" }.joined(separator: ", ") : "…"
         return "Tensor(shape: \(shape), dtype: \(dtype), [\(values)])"
