@@ -144,7 +144,7 @@ final class LibraryRunner {
 }
 
 /// The whole run: seeds, hostile cases and mutations for every target, through the library and dltrain.
-struct FuzzDriver {
+struct FuzzDriver: @unchecked Sendable {
     var targets: [any FuzzTarget]
     var seconds: Double
     var seed: UInt64
@@ -178,24 +178,21 @@ struct FuzzDriver {
             + "seeds and hostile cases made in \(String(format: "%.1f", preparation)) s")
 
         let libraryRandom = random.split(), cliRandom = random.split()
-        let library = Thread { [self] in
-            runLibrary(prepared, until: deadline, random: libraryRandom, ledger: ledger)
+        let ready = prepared
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread { [self] in
+            runLibrary(ready, until: deadline, random: libraryRandom, ledger: ledger)
+            group.leave()
         }
-        let done = NSCondition()
-        nonisolated(unsafe) var finished = 0
-        let threads = [library] + (runCLI && dltrain != nil ? [Thread { [self] in
-            runCommands(prepared, until: deadline, random: cliRandom, ledger: ledger)
-        }] : [])
-        for thread in threads {
-            let body = thread
-            Thread {
-                body.main()
-                done.lock(); finished += 1; done.signal(); done.unlock()
-            }.start()
+        if runCLI && dltrain != nil {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                runCommands(ready, until: deadline, random: cliRandom, ledger: ledger)
+                group.leave()
+            }
         }
-        done.lock()
-        while finished < threads.count { done.wait() }
-        done.unlock()
+        group.wait()
         return ledger
     }
 

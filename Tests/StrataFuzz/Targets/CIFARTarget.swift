@@ -66,7 +66,12 @@ struct CIFARTarget: FuzzTarget {
         }
         let labels = (0..<count).map { Int(payload[$0 * Self.recordSize]) }
         guard labels.allSatisfy({ $0 < 10 }) else { return ["load": .invalid(reason: "a label is above 9", mustName: path)] }
-        let pixels = (0..<count).flatMap { payload[$0 * Self.recordSize + 1..<($0 + 1) * Self.recordSize].map { Float($0) / 255 } }
+        var pixels: [Float] = []
+        pixels.reserveCapacity(count * (Self.recordSize - 1))
+        for record in 0..<count {
+            let start = record * Self.recordSize + 1
+            for byte in payload[start..<start + Self.recordSize - 1] { pixels.append(Float(byte) / 255) }
+        }
         return ["load": .valid(summary: IDXTarget.summary(count: count, labels: labels, pixels: pixels))]
     }
 

@@ -184,7 +184,7 @@ struct CheckpointTarget: FuzzTarget {
                 edit(&tensors, &metadata)
                 guard tensors.keys.sorted() != original.tensors.keys.sorted() || metadata != original.metadata
                         || tensors.contains(where: { !Self.same($0.value, original.tensors[$0.key]!) }) else { continue }
-                let bytes = try written(SafetensorsFile(tensors: tensors, metadata: metadata))
+                let bytes = try StrataFuzz.written(SafetensorsFile(tensors: tensors, metadata: metadata))
                 cases.append(FuzzCase([Self.file: bytes, Self.seedFile: seed.files[Self.seedFile]!], origin: "hostile (\(seed.origin)): \(note)"))
             }
         }
