@@ -58,7 +58,9 @@ public struct DLTrainCheckpoint {
 
     /// Reads a checkpoint `dltrain` wrote (this version or an earlier one).
     /// - Throws: `IOError` / `SafetensorsError` for an unreadable or malformed file, `DLTrainError.invalidCheckpoint`
-    ///   for a file without a valid position or `dltrain` metadata.
+    ///   for a file without a valid position (see `Checkpoint.read`) or `dltrain` metadata: `strata.model` and
+    ///   `strata.dataset`, when present, the configuration's; `strata.input_shape` and `strata.class_count` its
+    ///   dataset's.
     public static func read(from url: URL) throws -> DLTrainCheckpoint {
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint.read(from: url) } catch TrainingError.invalidCheckpoint(_, let reason) {
@@ -74,18 +76,34 @@ public struct DLTrainCheckpoint {
         do { configuration = try TrainingConfiguration(json: JSONValue.parse(Array(try string("strata.config").utf8))) }
         catch let error as JSONError { throw fail("metadata strata.config is not JSON: \(error)") }
         catch DLTrainError.invalidSetting(let field, let message) { throw fail("metadata strata.config: \(field) \(message)") }
-        let shape = try string("strata.input_shape").split(separator: ",").compactMap { Int($0) }
-        guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else { throw fail("metadata strata.input_shape must be C,H,W") }
-        guard let classCount = Int(try string("strata.class_count")), classCount > 0 else {
-            throw fail("metadata strata.class_count must be a positive integer")
+        if let model = meta["strata.model"], model != configuration.model.rawValue {
+            throw fail("metadata strata.model = '\(model)' is not the configuration's '\(configuration.model.rawValue)'")
         }
+        if let dataset = meta["strata.dataset"], dataset != configuration.dataset.rawValue {
+            throw fail("metadata strata.dataset = '\(dataset)' is not the configuration's '\(configuration.dataset.rawValue)'")
+        }
+        // The shape and class count are the dataset's: a checkpoint is only ever written for the data it trained on.
+        let expectedShape = configuration.dataset.exampleShape.map(String.init).joined(separator: ",")
+        let shapeText = try string("strata.input_shape")
+        guard shapeText == expectedShape else {
+            throw fail("metadata strata.input_shape = '\(shapeText)' is not \(configuration.dataset.rawValue)'s C,H,W = \(expectedShape)")
+        }
+        let classText = try string("strata.class_count")
+        guard classText == String(configuration.dataset.classCount) else {
+            throw fail("metadata strata.class_count = '\(classText)' is not \(configuration.dataset.rawValue)'s \(configuration.dataset.classCount)")
+        }
+        let (shape, classCount) = (configuration.dataset.exampleShape, configuration.dataset.classCount)
         return DLTrainCheckpoint(checkpoint: checkpoint, configuration: configuration, inputShape: shape, classCount: classCount)
     }
 
     /// The model the checkpoint describes, with its weights loaded (strictly) and in evaluation mode.
-    /// - Throws: `TrainingError.checkpointMismatch` (wrapping the `StateDictError`) when the weights do not fit.
+    /// - Throws: `DLTrainError.invalidCheckpoint` when its model spec does not build, `TrainingError.checkpointMismatch`
+    ///   (wrapping the `StateDictError`) when the weights do not fit.
     public func makeModel(url: URL) throws -> any Layer {
-        let model = try configuration.makeModel(inputShape: inputShape, classCount: classCount)
+        let model: any Layer
+        do { model = try configuration.makeModel(inputShape: inputShape, classCount: classCount) } catch {
+            throw DLTrainError.invalidCheckpoint(url, reason: "metadata strata.config: \(error)")
+        }
         do { try model.loadStateDict(modelState, strict: true) } catch {
             throw TrainingError.checkpointMismatch(url, reason: "\(error)")
         }

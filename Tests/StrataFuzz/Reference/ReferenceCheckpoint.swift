@@ -133,7 +133,8 @@ private func checkLoad(_ file: RefSafetensors, schema: CheckpointSchema) -> Resu
     }
     let batch = values["strata.batch"]!
     if batch == 0 {
-        guard values["strata.seen"] == 0, loss == 0, !meta.keys.contains(where: { $0.hasPrefix("strata.metric.") }),
+        let totals = meta.filter { $0.key.hasPrefix("strata.metric.") }.values
+        guard values["strata.seen"] == 0, loss == 0, totals.allSatisfy({ $0.split(separator: ",").allSatisfy { Double($0) == 0 } }),
               (meta["strata.correct"].flatMap { Int($0) } ?? 0) == 0 else {
             return fail("an epoch-boundary position (batch 0) holds running totals")
         }

@@ -95,7 +95,7 @@ struct IDXTarget: FuzzTarget {
         guard image.dims[0] == label.dims[0] else { return invalid(labels, "\(image.dims[0]) images but \(label.dims[0]) labels") }
         guard label.data.allSatisfy({ $0 <= 9 }) else { return invalid(labels, "a label is above 9") }
         let summary = Self.summary(count: label.data.count, labels: label.data.map(Int.init), pixels: image.data.map { Float($0) / 255 })
-        let train: Verdict = label.data.isEmpty ? .invalid(reason: "no training examples", mustName: "") : .valid(summary: nil)
+        let train: Verdict = label.data.isEmpty ? .invalid(reason: "no training examples", mustName: "training set") : .valid(summary: nil)
         return ["load": .valid(summary: summary), "train": train]
     }
 
