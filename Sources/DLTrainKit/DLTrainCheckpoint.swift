@@ -98,13 +98,17 @@ public struct DLTrainCheckpoint {
 
     /// The model the checkpoint describes, with its weights loaded (strictly) and in evaluation mode.
     /// - Throws: `DLTrainError.invalidCheckpoint` when its model spec does not build, `TrainingError.checkpointMismatch`
-    ///   (wrapping the `StateDictError`) when the weights do not fit.
+    ///   (wrapping the `StateDictError` or `OptimizerStateError`) when the weights or the optimizer state do not fit.
     public func makeModel(url: URL) throws -> any Layer {
         let model: any Layer
         do { model = try configuration.makeModel(inputShape: inputShape, classCount: classCount) } catch {
             throw DLTrainError.invalidCheckpoint(url, reason: "metadata strata.config: \(error)")
         }
-        do { try model.loadStateDict(modelState, strict: true) } catch {
+        do {
+            try model.loadStateDict(modelState, strict: true)
+            // The optimizer state is checked against the parameters it belongs to even when only the weights are used.
+            try configuration.makeOptimizer(model.trainableParameters()).loadStateDict(optimizerState)
+        } catch {
             throw TrainingError.checkpointMismatch(url, reason: "\(error)")
         }
         model.eval()

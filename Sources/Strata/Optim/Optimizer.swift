@@ -137,7 +137,7 @@ open class Optimizer {
     /// is shaped like its parameter).
     ///
     /// Everything is checked before anything changes: keys (`state.<i>.<name>` with `i` a parameter index
-    /// written without a sign or leading zeros, `param_groups.<g>.lr`), each `step` one whole count in
+    /// written without a sign or leading zeros, `param_groups.<g>.lr`), each `step` one whole count (shape `[]`) in
     /// 0...2^53, each `lr` one finite non-negative number, each buffer shaped like its parameter with finite
     /// values its dtype holds, and every parameter with state holding a step and `stateBufferNames`.
     /// - Throws: `OptimizerStateError` naming the first entry that does not fit, with its bad value.
@@ -154,7 +154,7 @@ open class Optimizer {
             return value
         }
         func scalar(_ key: String, _ tensor: Tensor) throws -> Double {
-            guard tensor.shape == [] || tensor.shape == [1] else { throw fail(key, "shape \(tensor.shape), expected one value (shape [])") }
+            guard tensor.shape == [] else { throw fail(key, "shape \(tensor.shape), expected one value (shape [])") }
             return tensor.toDoubles()[0]
         }
         for (key, tensor) in dict.sorted(by: { $0.key < $1.key }) {
@@ -168,7 +168,7 @@ open class Optimizer {
                 if name == "step" {
                     let step: Int
                     if tensor.dtype == .int64 {
-                        guard tensor.shape == [] || tensor.shape == [1] else { throw fail(key, "shape \(tensor.shape), expected one value (shape [])") }
+                        guard tensor.shape == [] else { throw fail(key, "shape \(tensor.shape), expected one value (shape [])") }
                         step = Int(tensor.scalars(as: Int64.self)[0])
                     } else {
                         let value = try scalar(key, tensor)
