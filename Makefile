@@ -5,7 +5,7 @@ APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libopenmpi-
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: setup build test demo check-layers bench bench-e2e bench-distributed clean
+.PHONY: setup build test fuzz demo check-layers bench bench-e2e bench-distributed clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -59,6 +59,22 @@ test: setup check-layers
 	  ran="$$ran $$isa"; \
 	done; \
 	echo "make test: instruction-set levels run:$$ran; skipped:$${skipped:- none}"
+	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_TEST_SECONDS)
+
+# The fuzz harness (Tests/StrataFuzz) with the release builds: first every case kept in Tests/FuzzRegressions
+# (each a crash or silent accept a run once found) replayed through the library and dltrain, then SECONDS of
+# seeded mutation and hostile cases over checkpoints, safetensors, IDX (raw and gzipped), CIFAR and PNM files.
+# Any crash, hang, silent accept or unnamed error fails it; each finding's files are kept under .build/fuzz/findings
+# (replay one with `StrataFuzz replay DIR`). `make test` runs it for FUZZ_TEST_SECONDS.
+SECONDS ?= 600
+FUZZ_SEED ?= 13
+FUZZ_TEST_SECONDS ?= 60
+fuzz: setup
+	$(SWIFT) build -c release --product StrataFuzz
+	$(SWIFT) build -c release --product dltrain
+	@bin="$$($(SWIFT) build -c release --show-bin-path)"; \
+	"$$bin/StrataFuzz" replay Tests/FuzzRegressions --out .build/fuzz-replay || exit 1; \
+	"$$bin/StrataFuzz" --seconds $(SECONDS) --seed $(FUZZ_SEED) --out .build/fuzz
 
 # dltrain's defaults: the mlp preset on the embedded MNIST, 3 epochs of SGD with a cosine schedule.
 demo: setup

@@ -6,7 +6,8 @@ import Foundation
 // under OUT/findings with its files), 64 for a usage error.
 //
 //   StrataFuzz [--seconds N] [--seed S] [--out DIR] [--dltrain PATH] [--targets a,b] [--no-cli]
-//   StrataFuzz replay DIR…      run saved cases (a findings folder, or a case folder) once each
+//   StrataFuzz replay DIR… [--out DIR] [--dltrain PATH] [--no-cli]
+//                               run saved cases (a findings folder, or a case folder) once each
 //   StrataFuzz child            the library side (started by the driver; reads cases on standard input)
 
 /// The 64-bit FNV-1a hash of `bytes`, for summaries of what was read.
@@ -38,14 +39,11 @@ func parseOptions(_ arguments: [String]) -> Options {
         guard let next = rest.popFirst() else { usage("\(flag) needs a value") }
         return next
     }
-    if rest.first == "replay" {
-        rest.removeFirst()
-        options.replay = Array(rest)
-        if options.replay.isEmpty { usage("replay needs a folder") }
-        return options
-    }
+    let replaying = rest.first == "replay"
+    if replaying { rest.removeFirst() }
     while let flag = rest.popFirst() {
         switch flag {
+        case _ where replaying && !flag.hasPrefix("--"): options.replay.append(flag)
         case "--seconds":
             let text = value(flag)
             guard let seconds = Double(text), seconds.isFinite, seconds >= 1, seconds <= 86_400 else { usage("--seconds \(text) is not in 1…86400") }
@@ -61,6 +59,7 @@ func parseOptions(_ arguments: [String]) -> Options {
         default: usage("unknown argument \(flag)")
         }
     }
+    if replaying && options.replay.isEmpty { usage("replay needs a folder") }
     return options
 }
 
@@ -97,18 +96,21 @@ func replay(_ folders: [String], options: Options) throws -> Int {
         let text = (try? String(contentsOf: directory.appendingPathComponent(FuzzCase.descriptionFile), encoding: .utf8)) ?? ""
         guard let name = text.split(separator: "\n").first(where: { $0.hasPrefix("target: ") }).map({ String($0.dropFirst(8)) }),
               let target = byName[name] else { throw FuzzError("\(directory.path): no known target in case.txt") }
+        // Run in a copy, so nothing a command writes lands in the kept case.
         let fuzzCase = try FuzzCase.read(from: directory)
-        let verdicts = target.judge(fuzzCase, in: directory)
+        let work = options.output.appendingPathComponent("replay-case")
+        try fuzzCase.write(to: work, target: name)
+        let verdicts = target.judge(fuzzCase, in: work)
         for check in target.checks {
             guard let verdict = verdicts[check] else { continue }
-            let answer = try runner.run(target: name, check: check, directory: directory)
+            let answer = try runner.run(target: name, check: check, directory: work)
             if let finding = FuzzDriver.assess(answer, verdict: verdict, target: name, check: check, origin: fuzzCase.origin) {
                 found += 1
                 say("FINDING \(finding.kind.rawValue) \(name)/\(check) via library: \(finding.detail) [\(directory.path)]")
             }
         }
         if options.runCLI && driver.dltrain != nil {
-            for command in target.commands(in: directory) {
+            for command in target.commands(in: work) {
                 guard let verdict = verdicts[command.check] else { continue }
                 if let finding = driver.runCommand(command, verdict: verdict, target: name, origin: fuzzCase.origin).0 {
                     found += 1
