@@ -87,11 +87,12 @@ func replay(_ folders: [String], options: Options) throws -> Int {
         }
     }
     let byName = Dictionary(uniqueKeysWithValues: fuzzTargets.map { ($0.name, $0) })
-    let runner = LibraryRunner(executable: selfPath(), stderrFile: "/dev/stderr", timeout: 60)
+    try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
+    let runner = LibraryRunner(executable: selfPath(), stderrFile: options.output.appendingPathComponent("child-stderr.txt").path, timeout: 60)
     defer { runner.stop() }
     let driver = FuzzDriver(targets: fuzzTargets, seconds: 1, seed: 0, outputDirectory: options.output, runCLI: true,
                             caseTimeout: 60, cliTimeout: 120, selfExecutable: selfPath(), dltrain: options.dltrain ?? defaultDLTrain())
-    var found = 0
+    var found = 0, libraryChecks = 0, commands = 0
     for directory in directories {
         let text = (try? String(contentsOf: directory.appendingPathComponent(FuzzCase.descriptionFile), encoding: .utf8)) ?? ""
         guard let name = text.split(separator: "\n").first(where: { $0.hasPrefix("target: ") }).map({ String($0.dropFirst(8)) }),
@@ -104,6 +105,7 @@ func replay(_ folders: [String], options: Options) throws -> Int {
         for check in target.checks {
             guard let verdict = verdicts[check] else { continue }
             let answer = try runner.run(target: name, check: check, directory: work)
+            libraryChecks += 1
             if let finding = FuzzDriver.assess(answer, verdict: verdict, target: name, check: check, origin: fuzzCase.origin) {
                 found += 1
                 say("FINDING \(finding.kind.rawValue) \(name)/\(check) via library: \(finding.detail) [\(directory.path)]")
@@ -112,6 +114,7 @@ func replay(_ folders: [String], options: Options) throws -> Int {
         if options.runCLI && driver.dltrain != nil {
             for command in target.commands(in: work) {
                 guard let verdict = verdicts[command.check] else { continue }
+                commands += 1
                 if let finding = driver.runCommand(command, verdict: verdict, target: name, origin: fuzzCase.origin).0 {
                     found += 1
                     say("FINDING \(finding.kind.rawValue) \(name)/\(command.check) via \(finding.via): \(finding.detail) [\(directory.path)]")
@@ -120,6 +123,7 @@ func replay(_ folders: [String], options: Options) throws -> Int {
         }
         say("replayed \(directory.lastPathComponent): \(fuzzCase.origin)")
     }
+    say("strata-fuzz: replayed \(directories.count) case(s): \(libraryChecks) library checks, \(commands) dltrain runs")
     return found
 }
 

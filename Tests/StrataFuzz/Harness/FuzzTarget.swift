@@ -29,10 +29,14 @@ struct FuzzCase {
         try Data("target: \(target)\norigin: \(origin)\n".utf8).write(to: directory.appendingPathComponent(Self.descriptionFile))
     }
 
-    /// The case stored in `directory` (every file but `case.txt`).
+    /// What a kept case (Tests/FuzzRegressions) says it found before the fix; not one of its files.
+    static let foundFile = "found.txt"
+
+    /// The case stored in `directory` (every file but `case.txt`, `found.txt` and a finding's `finding.txt`).
     static func read(from directory: URL) throws -> FuzzCase {
         var files: [String: [UInt8]] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name != descriptionFile {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        where ![descriptionFile, foundFile, "finding.txt"].contains(name) {
             files[name] = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
         }
         let text = (try? String(contentsOf: directory.appendingPathComponent(descriptionFile), encoding: .utf8)) ?? ""
