@@ -139,7 +139,7 @@ final class LibraryRunner {
 
     private func tail(of path: String) -> String {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").suffix(3).joined(separator: " | ")
+        return crashSummary(text.split(separator: "\n"))
     }
 }
 
@@ -213,8 +213,10 @@ struct FuzzDriver: @unchecked Sendable {
         return (FuzzCase(files, origin: "\(base.origin) + \(scope.file): \(note)"), base)
     }
 
-    private func runLibrary(_ prepared: [PreparedTarget], until deadline: Date, random: FuzzRandom, ledger: FuzzLedger) {
+    private func runLibrary(_ all: [PreparedTarget], until deadline: Date, random: FuzzRandom, ledger: FuzzLedger) {
         var random = random
+        let prepared = all.filter { !$0.target.checks.isEmpty }
+        guard !prepared.isEmpty else { return }
         let work = outputDirectory.appendingPathComponent("library-case")
         let runner = LibraryRunner(executable: selfExecutable, stderrFile: outputDirectory.appendingPathComponent("child-stderr.txt").path,
                                    timeout: caseTimeout)
@@ -297,11 +299,22 @@ struct FuzzDriver: @unchecked Sendable {
         let lines = stderr.split(separator: "\n")
         switch (termination, verdict) {
         case (.signaled, _):
-            return (finding(.crash, "\(termination): \(lines.suffix(2).joined(separator: " | "))"), false)
+            return (finding(.crash, "\(termination): \(crashSummary(lines))"), false)
         case (.timedOut, _):
             return (finding(.hang, "\(termination)"), false)
-        case (.exited(0), .valid):
+        case (.exited(0), .valid), (.exited(0), .either):
             return (nil, true)
+        case (.exited(let status), .either(let name)):
+            guard status == 1 || status == 64 else {
+                return (finding(.badError, "exit status \(status), expected 0, 1 or 64: \(lines.prefix(2).joined(separator: " | "))"), false)
+            }
+            guard status == 64 || (lines.count == 1 && lines[0].hasPrefix("dltrain: error:")) else {
+                return (finding(.badError, "exit status 1 with \(lines.count) lines on standard error: \(lines.prefix(3).joined(separator: " | "))"), false)
+            }
+            guard stderr.contains(name) || command.tolerated.contains(where: { stderr.contains($0) }) else {
+                return (finding(.badError, "exit status \(status) without naming '\(name)': \(lines.prefix(2).joined(separator: " | "))"), false)
+            }
+            return (nil, false)
         case (.exited(0), .invalid(let reason, _)):
             return (finding(.silentAccept, "exit status 0, but \(reason)"), true)
         case (.exited(1), .valid) where lines.count == 1 && command.tolerated.contains(where: { stderr.contains($0) }):
@@ -345,10 +358,19 @@ struct FuzzDriver: @unchecked Sendable {
             return finding(.silentAccept, "accepted, but \(reason)")
         case let (.refused(type, message), .valid):
             return finding(.falseRefusal, "\(type): \(message)")
-        case let (.refused(type, message), .invalid(_, name)):
+        case (.accepted, .either):
+            return nil
+        case let (.refused(type, message), .invalid(_, name)), let (.refused(type, message), .either(name)):
             return message.contains(name) ? nil : finding(.badError, "\(type) does not name '\(name)': \(message)")
         }
     }
+}
+
+/// What a crashed process's standard error says about the cause: its `Fatal error:` line (the trap's message,
+/// which identifies the class) when it printed one, else its last lines.
+func crashSummary(_ lines: [Substring]) -> String {
+    if let fatal = lines.last(where: { $0.contains("Fatal error") }) { return String(fatal) }
+    return lines.suffix(2).joined(separator: " | ")
 }
 
 /// A target with its seeds and hostile cases made.

@@ -51,6 +51,9 @@ enum Verdict: Equatable {
     case valid(summary: String?)
     /// The library must refuse it, with an error that names `mustName` (the file, or the flag).
     case invalid(reason: String, mustName: String)
+    /// Where the harness has no oracle of its own (model specs, CLI numbers): accepted or refused are both
+    /// right, but a refusal must name `mustName`, and a crash or a hang is a finding as everywhere.
+    case either(mustName: String)
 
     var isValid: Bool { if case .valid = self { true } else { false } }
 }

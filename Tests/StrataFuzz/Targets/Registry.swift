@@ -7,4 +7,6 @@ let fuzzTargets: [any FuzzTarget] = [
     IDXTarget(gzipped: true),
     CIFARTarget(),
     PNMTarget(),
+    SpecTarget(),
+    CLINumberTarget(),
 ]
