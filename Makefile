@@ -59,13 +59,14 @@ test: setup check-layers
 	  ran="$$ran $$isa"; \
 	done; \
 	echo "make test: instruction-set levels run:$$ran; skipped:$${skipped:- none}"
-	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_TEST_SECONDS)
+	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_BUILT=1
 
 # The fuzz harness (Tests/StrataFuzz) with the release builds: first every case kept in Tests/FuzzRegressions
 # (each a crash or silent accept a run once found) replayed through the library and dltrain, then SECONDS of
 # seeded mutation and hostile cases over checkpoints, safetensors, IDX (raw and gzipped), CIFAR and PNM files.
 # Any crash, hang, silent accept or unnamed error fails it; each finding's files are kept under .build/fuzz/findings
-# (replay one with `StrataFuzz replay DIR`). `make test` runs it for FUZZ_TEST_SECONDS.
+# (replay one with `StrataFuzz replay DIR`). `make test` runs it for FUZZ_TEST_SECONDS on the binaries its
+# `swift test -c release` built (FUZZ_BUILT=1 skips the build, which would otherwise redo them without testability).
 # FUZZ_TARGETS: the input kinds to run (StrataFuzz --targets). The spec and cli targets (model specs, CLI numbers
 # and environment variables) are in the harness and run with FUZZ_TARGETS=all; their causes are the specs branch's
 # to fix, so until it lands the default leaves them out.
@@ -74,8 +75,7 @@ FUZZ_SEED ?= 13
 FUZZ_TEST_SECONDS ?= 60
 FUZZ_TARGETS ?= safetensors,checkpoint,idx,idx-gzip,cifar,pnm
 fuzz: setup
-	$(SWIFT) build -c release --product StrataFuzz
-	$(SWIFT) build -c release --product dltrain
+	@[ -n "$(FUZZ_BUILT)" ] || { $(SWIFT) build -c release --product StrataFuzz && $(SWIFT) build -c release --product dltrain; }
 	@bin="$$($(SWIFT) build -c release --show-bin-path)"; \
 	"$$bin/StrataFuzz" replay Tests/FuzzRegressions --out .build/fuzz-replay || exit 1; \
 	targets="$(FUZZ_TARGETS)"; [ "$$targets" = all ] && targets=""; \

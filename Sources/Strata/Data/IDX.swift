@@ -25,7 +25,7 @@ private final class ByteSource {
     /// The bytes a reader may reserve before reading: what remains of a raw file; for a gzipped one, four times
     /// its compressed size (the rest grows as it inflates, so a header that lies costs only what the stream holds).
     var reservableBytes: Int {
-        gzip == nil ? raw.count - position : raw.count.multipliedReportingOverflow(by: 4).partialValue
+        gzip == nil ? raw.count - position : (try? CheckedSize.multiply(raw.count, 4, "")) ?? Int.max
     }
 
     /// Fills `buffer` unless the file ends first; returns the bytes read.
@@ -77,11 +77,12 @@ enum IDX {
         }
         let shape = (0..<rank).map { d in dimBytes[4 * d..<4 * d + 4].reduce(0) { $0 << 8 | Int($1) } }
 
-        var count = 1
-        for dim in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-            guard !overflow, product <= Int.max - headerBytes else { throw DatasetError.dimensionOverflow(url, dimensions: shape) }
-            count = product
+        let count: Int
+        do throws(SizeLimitError) {
+            count = try CheckedSize.product(shape, "IDX dimensions")
+            _ = try CheckedSize.add(count, headerBytes, "IDX file size")
+        } catch {
+            throw DatasetError.dimensionOverflow(url, dimensions: shape)
         }
         try validate(shape)
 
