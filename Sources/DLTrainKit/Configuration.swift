@@ -133,11 +133,21 @@ public struct TrainingConfiguration: Equatable, Sendable {
         }
     }
 
+    /// The epochs a run may have. The bound keeps every step count (epochs × batches per epoch) far inside `Int`.
+    public static let epochRange = 1...100_000
+    /// The examples a batch may have (2²⁰): far more than fit a step's activations in memory for any preset.
+    public static let batchSizeRange = 1...1_048_576
+
     /// Throws `DLTrainError.invalidSetting` naming the first field out of range and its value.
     public func validate() throws {
         func fail(_ field: String, _ message: String) -> DLTrainError { .invalidSetting(field: field, message: message) }
-        guard epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw fail("batchSize", "must be at least 1, got \(batchSize)") }
+        let (epochs, batches) = (Self.epochRange, Self.batchSizeRange)
+        guard epochs.contains(self.epochs) else {
+            throw fail("epochs", "must be from \(epochs.lowerBound) to \(epochs.upperBound), got \(self.epochs)")
+        }
+        guard batches.contains(batchSize) else {
+            throw fail("batchSize", "must be from \(batches.lowerBound) to \(batches.upperBound), got \(batchSize)")
+        }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
             throw fail("learningRate", "must be a positive number, got \(learningRate)")
         }
@@ -163,9 +173,9 @@ public struct TrainingConfiguration: Equatable, Sendable {
     public func makeModel(inputShape: [Int], classCount: Int) throws -> any Layer {
         guard let modelSpec else { return model.makeModel(inputShape: inputShape, classCount: classCount) }
         let graph = try ModelSpec.parse(Data(modelSpec.utf8), file: "model spec").build(inputShape: inputShape)
-        let output = graph.nodes.last?.outputShape ?? [1] + inputShape
-        guard output == [1, classCount] else {
-            throw DLTrainError.invalidSetting(field: "modelSpec", message: "has an output per sample of \(Array(output.dropFirst())), but the dataset has \(classCount) classes")
+        let output = graph.nodes.last!
+        guard output.outputShape == [1, classCount], output.outputDType.isFloatingPoint else {
+            throw DLTrainError.invalidSetting(field: "modelSpec", message: "has an output per sample of \(output.outputDType) \(Array(output.outputShape.dropFirst())), but the dataset has \(classCount) classes, so it needs floating-point logits [\(classCount)]")
         }
         return graph
     }

@@ -1,26 +1,17 @@
 import Strata
 
-/// A model's layers, output shapes, parameter counts and FLOPs per sample, as `dltrain info` prints them.
+/// The layer table of a model, with totals: its layers, output shapes, parameter counts and FLOPs per sample,
+/// as `dltrain info` prints them.
 ///
-/// FLOPs are `2 ×` the multiply-adds of the matrix products (Linear), convolutions and recurrences, the
-/// convention of `reference_torch.py`; element-wise ops, normalisation, pooling and bias additions count 0.
-/// Shapes are full shapes for a batch of one, `[1, …]`.
-
-/// A layer that can say how many FLOPs it spends and what shape it produces, without running.
+/// Every shape and FLOP count is the layers' own shape rule's (`ShapeInferring`): FLOPs are `2 ×` the
+/// multiply-adds of the matrix products, convolutions and recurrences, the convention of `reference_torch.py`;
+/// element-wise ops, normalisation, pooling and bias additions count 0. Shapes are full shapes for a batch of
+/// one, `[1, …]`.
 ///
-/// Conform a new layer type to add it to `ModelSummary`'s counts. Return nil when the input shape does not
-/// fit the layer (a summary then reports the FLOPs as unknown rather than trapping).
-public protocol FLOPCounting {
-    /// FLOPs (2 × multiply-adds) of one forward pass over `inputShape` (a full shape, batch first), and
-    /// the output shape; nil when the layer cannot take that shape.
-    func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])?
-}
-
-/// The layer table of a model, with totals.
-///
-/// `Sequential` and `GraphModel` are walked child by child, propagating shapes, so every row has its
-/// output shape and the FLOP total is known. Any other module is listed by its direct children with their
-/// parameter counts; its FLOPs are known only when it conforms to `FLOPCounting` itself.
+/// `Sequential` and `GraphModel` are walked child by child, each child's rule given the previous output, so
+/// every row has its output shape and the FLOP total is known. Any other module is listed by its direct
+/// children with their parameter counts; its shape and FLOPs are known when it has a shape rule itself.
+/// A shape a rule refuses is shown as unknown (`?`), and so is everything after it.
 public struct ModelSummary: CustomStringConvertible {
     /// One row per layer (or direct child): dotted name, Swift type, output shape for a batch of one
     /// (nil when unknown) and parameters held (recursively).
@@ -83,68 +74,61 @@ private struct Walker {
             for (index, layer) in sequential.layers.enumerated() {
                 let result = walk(layer, prefix: prefix + "\(index)", shape: current)
                 current = result?.outputShape
-                total = total.flatMap { t in result.map { t + $0.flops } }
+                total = sum(total, result?.flops)
             }
             return total.flatMap { t in current.map { (t, $0) } }
         }
         if let graph = module as? GraphModel {
-            var values: [[Int]?] = [shape]
+            var values: [(shape: [Int], dtype: DType)?] = [shape.map { ($0, graph.inputDType) }]
             var total: Int? = 0
+            let names = ["input"] + graph.nodes.map(\.name)
             for node in graph.nodes {
-                let inputs = node.inputs.map { values[$0] }
-                var result: (flops: Int, outputShape: [Int])?
-                if inputs.allSatisfy({ $0 != nil }) {
-                    let known = inputs.map { $0! }
-                    switch node.kind {
-                    case .layer(let layer):
-                        result = walk(layer, prefix: prefix + node.name, shape: known[0])
-                        values.append(result?.outputShape)
-                        total = total.flatMap { t in result.map { t + $0.flops } }
-                        continue
-                    case .add:
-                        result = known.dropFirst().reduce(Optional(known[0])) { s, next in s.flatMap { specBroadcastShapes($0, next) } }
-                            .map { (0, $0) }
-                    case .concat(let dim):
-                        result = known.allSatisfy({ $0.count == known[0].count && $0.count > dim })
-                            ? (0, { var s = known[0]; s[dim] = known.reduce(0) { $0 + $1[dim] }; return s }()) : nil
-                    case .reshape(let target):
-                        result = (0, [known[0][0]] + target)
-                    }
-                } else if case .layer(let layer) = node.kind {
-                    _ = walk(layer, prefix: prefix + node.name, shape: nil)
-                    values.append(nil)
-                    total = nil
-                    continue
+                let inputs = node.inputs.compactMap { values[$0] }
+                let result = inputs.count == node.inputs.count
+                    ? try? GraphModel.infer(node.kind, node: node.name, op: node.op, inputNames: node.inputs.map { names[$0] }, inputs: inputs)
+                    : nil
+                if case .layer(let layer) = node.kind {
+                    rows.append((prefix + node.name, typeName(layer), result?.shape, parameterCount(layer)))
+                } else {
+                    rows.append((prefix + node.name, node.op, result?.shape, 0))
                 }
-                rows.append((prefix + node.name, node.op, result?.outputShape, 0))
-                values.append(result?.outputShape)
-                if result == nil { total = nil }
+                values.append(result.map { ($0.shape, $0.dtype) })
+                total = sum(total, result?.flops)
             }
             let output = values.last ?? nil
-            return total.flatMap { t in output.map { (t, $0) } }
+            return total.flatMap { t in output.map { (t, $0.shape) } }
         }
-        let counted = shape.flatMap { (module as? any FLOPCounting)?.flops(inputShape: $0) }
+        let counted = shape.flatMap { try? (module as? any ShapeInferring)?.inferShape(for: $0) }
         let children = module.entries
         let hasChildModules = children.contains { if case .module = $0.entry { true } else { false } }
         if isRoot && hasChildModules {
-            // An arbitrary model: list its direct children; FLOPs only if the model counts them itself.
+            // An arbitrary model: list its direct children; its shape and FLOPs are known if it has a rule itself.
             for (name, entry) in children {
                 switch entry {
                 case .module(let child):
-                    rows.append((name, typeName(child), nil, child.parameters().reduce(0) { $0 + $1.count }))
+                    rows.append((name, typeName(child), nil, parameterCount(child)))
                 case .parameter(let t):
                     rows.append((name, "Parameter", t.shape, t.count))
                 case .buffer:
                     continue
                 }
             }
-            return counted
+            return counted.map { ($0.flops, $0.outputShape) }
         }
         let name = prefix.isEmpty ? typeName(module) : prefix
-        rows.append((name, typeName(module), counted?.outputShape, module.parameters().reduce(0) { $0 + $1.count }))
-        return counted
+        rows.append((name, typeName(module), counted?.outputShape, parameterCount(module)))
+        return counted.map { ($0.flops, $0.outputShape) }
+    }
+
+    /// `a + b`, nil when either is unknown or the sum overflows.
+    private func sum(_ a: Int?, _ b: Int?) -> Int? {
+        guard let a, let b else { return nil }
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? nil : total
     }
 }
+
+private func parameterCount(_ module: any Module) -> Int { module.parameters().reduce(0) { $0 + $1.count } }
 
 private func typeName(_ module: any Module) -> String { String(describing: type(of: module)) }
 
@@ -173,186 +157,4 @@ private func scaled(_ flops: Int) -> String {
         return (v >= 100 ? String(Int(v.rounded())) : String(Double(Int((v * 10).rounded())) / 10)) + " " + unit
     }
     return "\(flops) FLOPs"
-}
-
-// MARK: - Counts of the built-in layers
-
-/// Output length of a window op: `⌊(size + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1`, nil if < 1.
-private func windowLength(_ size: Int, kernel: Int, stride: Int, padding: Int, dilation: Int = 1) -> Int? {
-    let span = size + 2 * padding - dilation * (kernel - 1) - 1
-    return span >= 0 && stride > 0 ? span / stride + 1 : nil
-}
-
-extension Linear: FLOPCounting {
-    /// `2·in·out` per row: `[…, in] → […, out]`.
-    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
-        let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
-        guard let last = inputShape.last, last == inFeatures else { return nil }
-        let rowCount = inputShape.dropLast().reduce(1, *)
-        return (2 * rowCount * inFeatures * outFeatures, inputShape.dropLast() + [outFeatures])
-    }
-}
-
-extension Conv2d: FLOPCounting {
-    /// `2·Ho·Wo·C_out·(C_in/groups)·kh·kw` per sample.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        let w = weight.shape                                  // [C_out, C_in/groups, kh, kw]
-        guard x.count == 4, x[1] == w[1] * groups,
-              let ho = windowLength(x[2], kernel: w[2], stride: stride.0, padding: padding.0, dilation: dilation.0),
-              let wo = windowLength(x[3], kernel: w[3], stride: stride.1, padding: padding.1, dilation: dilation.1)
-        else { return nil }
-        return (2 * x[0] * ho * wo * w[0] * w[1] * w[2] * w[3], [x[0], w[0], ho, wo])
-    }
-}
-
-extension Conv1d: FLOPCounting {
-    /// `2·Lo·C_out·(C_in/groups)·k` per sample.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        let w = weight.shape                                  // [C_out, C_in/groups, k]
-        guard x.count == 3, x[1] == w[1] * groups,
-              let lo = windowLength(x[2], kernel: w[2], stride: stride, padding: padding, dilation: dilation) else { return nil }
-        return (2 * x[0] * lo * w[0] * w[1] * w[2], [x[0], w[0], lo])
-    }
-}
-
-extension ConvTranspose2d: FLOPCounting {
-    /// `2·H·W·C_in·(C_out/groups)·kh·kw` per sample: every input pixel scatters one kernel per output channel.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        let w = weight.shape                                  // [C_in, C_out/groups, kh, kw]
-        guard x.count == 4, x[1] == w[0] else { return nil }
-        let ho = (x[2] - 1) * stride.0 - 2 * padding.0 + dilation.0 * (w[2] - 1) + outputPadding.0 + 1
-        let wo = (x[3] - 1) * stride.1 - 2 * padding.1 + dilation.1 * (w[3] - 1) + outputPadding.1 + 1
-        guard ho > 0 && wo > 0 else { return nil }
-        return (2 * x[0] * x[2] * x[3] * w[0] * w[1] * w[2] * w[3], [x[0], w[1] * groups, ho, wo])
-    }
-}
-
-extension RecurrentLayer: FLOPCounting {
-    /// Per step, layer and direction `2·gates·H·(I_layer + H)` (LSTM: `8H(I + H)`), times `T`.
-    /// Input `[B, T, I]` when `batchFirst`, else `[T, B, I]`; output `[…, D·H]`.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        guard x.count == 3, x[2] == inputSize else { return nil }
-        let (batch, steps) = batchFirst ? (x[0], x[1]) : (x[1], x[0])
-        let directions = bidirectional ? 2 : 1
-        let gates = cell.gateCount * hiddenSize
-        var macs = 0
-        for layer in 0..<numLayers {
-            let layerInput = layer == 0 ? inputSize : directions * hiddenSize
-            macs += directions * gates * (layerInput + hiddenSize)
-        }
-        return (2 * batch * steps * macs, [x[0], x[1], directions * hiddenSize])
-    }
-}
-
-extension Embedding: FLOPCounting {
-    /// A lookup: no multiply-adds. `[…] → […, D]`.
-    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? { (0, inputShape + [embeddingDim]) }
-}
-
-extension MaxPool2d: FLOPCounting {
-    /// No multiply-adds. `[N, C, H, W] → [N, C, Ho, Wo]`.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        guard x.count == 4, let ho = windowLength(x[2], kernel: kernel.0, stride: stride.0, padding: padding.0),
-              let wo = windowLength(x[3], kernel: kernel.1, stride: stride.1, padding: padding.1) else { return nil }
-        return (0, [x[0], x[1], ho, wo])
-    }
-}
-
-extension AvgPool2d: FLOPCounting {
-    /// No multiply-adds. `[N, C, H, W] → [N, C, Ho, Wo]`.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        guard x.count == 4, let ho = windowLength(x[2], kernel: kernel.0, stride: stride.0, padding: padding.0),
-              let wo = windowLength(x[3], kernel: kernel.1, stride: stride.1, padding: padding.1) else { return nil }
-        return (0, [x[0], x[1], ho, wo])
-    }
-}
-
-extension AdaptiveAvgPool2d: FLOPCounting {
-    /// No multiply-adds. `[N, C, H, W] → [N, C, Ho, Wo]`.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        x.count == 4 ? (0, [x[0], x[1], outputSize.0, outputSize.1]) : nil
-    }
-}
-
-extension Flatten: FLOPCounting {
-    /// No arithmetic; dims `startDim...endDim` merged.
-    public func flops(inputShape x: [Int]) -> (flops: Int, outputShape: [Int])? {
-        guard !x.isEmpty else { return (0, [1]) }
-        let s = startDim < 0 ? startDim + x.count : startDim, e = endDim < 0 ? endDim + x.count : endDim
-        guard 0 <= s && s <= e && e < x.count else { return nil }
-        return (0, Array(x[..<s]) + [x[s...e].reduce(1, *)] + Array(x[(e + 1)...]))
-    }
-}
-
-extension Sequential: FLOPCounting {
-    /// The sum over the layers, each given the previous one's output shape; nil if any layer's count is unknown.
-    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
-        var shape = inputShape, total = 0
-        for layer in layers {
-            guard let counted = (layer as? any FLOPCounting)?.flops(inputShape: shape) else { return nil }
-            total += counted.flops
-            shape = counted.outputShape
-        }
-        return (total, shape)
-    }
-}
-
-extension GraphModel: FLOPCounting {
-    /// The sum over the graph's layer nodes, shapes propagated through the graph ops.
-    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
-        var walker = Walker()
-        return walker.walk(self, prefix: "", shape: inputShape)
-    }
-}
-
-/// Layers that keep their input's shape and do no multiply-adds (activations, normalisation, dropout).
-protocol ShapePreservingLayer: FLOPCounting {}
-
-extension ShapePreservingLayer {
-    /// No multiply-adds; the shape passes through.
-    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? { (0, inputShape) }
-}
-
-extension ReLU: FLOPCounting, ShapePreservingLayer {}
-extension LeakyReLU: FLOPCounting, ShapePreservingLayer {}
-extension GELU: FLOPCounting, ShapePreservingLayer {}
-extension SiLU: FLOPCounting, ShapePreservingLayer {}
-extension Tanh: FLOPCounting, ShapePreservingLayer {}
-extension Sigmoid: FLOPCounting, ShapePreservingLayer {}
-extension Softmax: FLOPCounting, ShapePreservingLayer {}
-extension LogSoftmax: FLOPCounting, ShapePreservingLayer {}
-extension Dropout: FLOPCounting, ShapePreservingLayer {}
-extension LayerNorm: FLOPCounting, ShapePreservingLayer {}
-extension GroupNorm: FLOPCounting, ShapePreservingLayer {}
-extension BatchNorm1d: FLOPCounting, ShapePreservingLayer {}
-extension BatchNorm2d: FLOPCounting, ShapePreservingLayer {}
-
-extension TransformerEncoderLayer: FLOPCounting {
-    /// Self-attention and the feed-forward network over `T` tokens of width `E` (`[B, T, E]` batch-first):
-    /// the q/k/v projection `2·T·E·3E`, `Q·Kᵀ` and `P·V` `2·2·T·T·E`, the output projection `2·T·E·E`,
-    /// and the two feed-forward products `2·2·T·E·F`.
-    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
-        guard inputShape.count == 3, inputShape[2] == selfAttn.embedDim else { return nil }
-        let tokens = selfAttn.batchFirst ? inputShape[1] : inputShape[0]
-        let batch = selfAttn.batchFirst ? inputShape[0] : inputShape[1]
-        let (e, f) = (selfAttn.embedDim, linear1.weight.shape[0])
-        let perSequence = 2 * tokens * e * 3 * e + 4 * tokens * tokens * e + 2 * tokens * e * e + 4 * tokens * e * f
-        return (batch * perSequence, inputShape)
-    }
-}
-
-extension VisionTransformer: FLOPCounting {
-    /// The patch embedding, every encoder layer over the patches plus the class token, and the head.
-    public func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
-        guard inputShape.count == 4, inputShape[1] == channels, inputShape[2] == imageSize, inputShape[3] == imageSize else { return nil }
-        let batch = inputShape[0], patches = (imageSize / patchSize) * (imageSize / patchSize)
-        let width = patchEmbed.weight.shape[0]
-        var total = patchEmbed.flops(inputShape: [batch, patches, channels * patchSize * patchSize])!.flops
-        for layer in encoder.layers {
-            guard let counted = layer.flops(inputShape: [batch, patches + 1, width]) else { return nil }
-            total += counted.flops
-        }
-        total += head.flops(inputShape: [batch, width])!.flops
-        return (total, [batch, head.weight.shape[0]])
-    }
 }

@@ -198,3 +198,25 @@ public final class RowRecurrentClassifier: Layer {
         return fc(output.select(1, h - 1))  // [B, H, 128] → [B, 128] → [B, K]
     }
 }
+
+extension RowRecurrentClassifier: ShapeInferring {
+    /// `[B, C, H, W]` → the recurrent layer over `[B, H, C·W]` → the head on the last step `[B, hidden]` → `[B, K]`;
+    /// the FLOPs of both.
+    public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        func fail(_ kind: ShapeError.Kind, _ reason: String) -> ShapeError {
+            ShapeError(layer: "RowRecurrentClassifier", input: input, kind: kind, reason: reason)
+        }
+        guard input.count == 4 else { throw fail(.rank, "must be [B, C, H, W], not rank \(input.count)") }
+        guard input[2] >= 1 else { throw fail(.size, "needs at least one row") }
+        let rows: [Int]
+        do { rows = [input[0], input[2], try CheckedSize.multiply(input[1], input[3], "C·W")] } catch {
+            throw fail(.overflow, "C·W overflows Int")
+        }
+        let steps: (outputShape: [Int], flops: Int), head: (outputShape: [Int], flops: Int)
+        do { steps = try rnn.inferShape(for: rows) } catch { throw error.nested(under: "rnn") }
+        do { head = try fc.inferShape(for: [steps.outputShape[0], steps.outputShape[2]]) } catch { throw error.nested(under: "fc") }
+        do { return (head.outputShape, try CheckedSize.add(steps.flops, head.flops, "FLOPs")) } catch {
+            throw fail(.overflow, "the FLOP count overflows Int")
+        }
+    }
+}

@@ -36,8 +36,8 @@ public final class TrainingRun {
     ///
     /// Takes the first `limit` examples of `train` and `test` and splits off the validation set. With a
     /// `processGroup`, every rank must call this with the same arguments; rank 0's weights are then broadcast.
-    /// - Throws: `DLTrainError.invalidSetting` for out-of-range settings, `TrainingError.invalidConfiguration` when
-    ///   no training examples are left.
+    /// - Throws: `DLTrainError.invalidSetting` for out-of-range settings (a batch whose inputs and layer outputs
+    ///   would exceed `MemoryBudget` included), `TrainingError.invalidConfiguration` when no training examples are left.
     public init(configuration: TrainingConfiguration, train: any Dataset, test: (any Dataset)?, model: (any Layer)? = nil,
                 processGroup: (any ProcessGroup)? = nil) throws {
         try configuration.validate()
@@ -63,6 +63,8 @@ public final class TrainingRun {
         (inputShape, classCount) = (train.exampleShape, train.classCount)
         let model = try model ?? configuration.makeModel(inputShape: inputShape, classCount: classCount)
         self.model = model
+        try Self.checkBatchMemory(model, inputShape: inputShape, batch: Swift.min(configuration.batchSize, trainSet.count),
+                                  batchSize: configuration.batchSize)
         let optimizer = configuration.makeOptimizer(model.trainableParameters())
         learningRate = optimizer.learningRate
         trainLoader = DataLoader(trainSet, batchSize: configuration.batchSize, shuffle: true, seed: configuration.seed,
@@ -85,6 +87,21 @@ public final class TrainingRun {
         let train = try configuration.dataset.load(.train, directory: directory)
         let test = try configuration.dataset.load(.test, directory: directory)
         try self.init(configuration: configuration, train: train, test: test, processGroup: processGroup)
+    }
+
+    /// Refuses a batch whose inputs and layer outputs (each layer's, from the model's shape rules, as
+    /// `ModelSummary` lists them; a forward pass keeps them for the backward one) would exceed `MemoryBudget`,
+    /// before anything of that size is allocated.
+    private static func checkBatchMemory(_ model: any Layer, inputShape: [Int], batch: Int, batchSize: Int) throws {
+        let outputs = ModelSummary(model, inputShape: inputShape).rows.compactMap(\.outputShape)
+        do {
+            var perExample = try CheckedSize.product(inputShape, "an example")
+            for shape in outputs { perExample = try CheckedSize.add(perExample, CheckedSize.product(shape, "a layer output"), "the activations") }
+            try CheckedSize.allocation(CheckedSize.multiply(perExample, batch, "a batch"), of: .float32,
+                                       "a batch of \(batch) examples \(inputShape) with its layers' outputs (\(perExample) values per example)")
+        } catch {
+            throw DLTrainError.invalidSetting(field: "batchSize", message: "\(batchSize) is too large: \(error)")
+        }
     }
 
     /// In-order batches of `dataset` with only `kind`'s normalisation: what validation, evaluation and

@@ -59,8 +59,37 @@ public final class MPIProcessGroup: ProcessGroup {
         var rank: Int32 = 0, size: Int32 = 0
         MPI_Comm_rank(strata_mpi_comm_world(), &rank)
         MPI_Comm_size(strata_mpi_comm_world(), &size)
-        let localSize = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
+        var localSize = 1
+        do { localSize = try requestedLocalSize(worldSize: Int(size)) ?? 1 } catch {
+            FileHandle.standardError.write(Data("strata: warning: \(error); dividing the cores as if this rank were alone on its host\n".utf8))
+        }
         return MPIProcessGroup(rank: Int(rank), size: Int(size), localSize: localSize)
+    }
+
+    /// The job size `OMPI_COMM_WORLD_SIZE` announces, or nil when it is unset.
+    ///
+    /// Call it before `start()` to refuse a launch environment that is not Open MPI's: `dltrain` exits with
+    /// status 64 naming the variable and its value.
+    /// - Throws: `EnvironmentError` when the value is not an integer from 1 to 2³¹ − 1 (MPI counts ranks in 32 bits).
+    public static func requestedWorldSize(environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(EnvironmentError) -> Int? {
+        try rankCount("OMPI_COMM_WORLD_SIZE", environment, upTo: Int(Int32.max))
+    }
+
+    /// The ranks on this host, `OMPI_COMM_WORLD_LOCAL_SIZE`, or nil when it is unset. It only divides the host's
+    /// cores among its ranks (`threadsPerRank`), so `start()` treats a value it cannot use as 1, with a warning.
+    /// - Throws: `EnvironmentError` when the value is not an integer from 1 to `worldSize`.
+    public static func requestedLocalSize(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                          worldSize: Int) throws(EnvironmentError) -> Int? {
+        try rankCount("OMPI_COMM_WORLD_LOCAL_SIZE", environment, upTo: worldSize)
+    }
+
+    private static func rankCount(_ variable: String, _ environment: [String: String], upTo maximum: Int) throws(EnvironmentError) -> Int? {
+        guard let value = environment[variable] else { return nil }
+        guard value.allSatisfy(\.isASCII), let n = Int(value), (1...Swift.max(1, maximum)).contains(n) else {
+            throw EnvironmentError(variable: variable, value: value, expected: "an integer from 1 to \(Swift.max(1, maximum))")
+        }
+        return n
     }
 
     private init(rank: Int, size: Int, localSize: Int) {

@@ -80,7 +80,10 @@ public final class Trainer {
     ///   - gradientClipNorm: the largest gradient norm, or nil for none.
     ///   - callbacks: progress, logs, checkpoints, schedules, early stopping.
     ///   - processGroup: the ranks of a data-parallel run; every rank must build the same trainer.
-    /// - Throws: `TrainingError.invalidConfiguration` for a setting out of range or an empty loader.
+    /// - Throws: `TrainingError.invalidConfiguration` for a setting out of range (epochs × batches per epoch, the
+    ///   run's step count, must fit in `Int`), an empty loader, a model without
+    ///   trainable parameters, or a model with `BatchNorm` layers and a training batch of one example (batch
+    ///   statistics need two; PyTorch raises at that batch, this refuses before the first).
     public init(model: any Module, forward: @escaping (Batch) -> Tensor, loss: @escaping (Tensor, Batch) -> Tensor,
                 optimizer: Optimizer, train: any BatchLoader, validation: (any BatchLoader)? = nil,
                 metrics: [any Metric] = [], epochs: Int, accumulationSteps: Int = 1, gradientClipNorm: Double? = nil,
@@ -92,6 +95,16 @@ public final class Trainer {
             throw fail("the gradient clipping norm must be positive, got \(gradientClipNorm)")
         }
         guard train.batchesPerEpoch > 0 else { throw fail("the training loader yields no batches") }
+        do { _ = try CheckedSize.multiply(epochs, train.batchesPerEpoch, "steps") } catch {
+            throw fail("\(epochs) epochs of \(train.batchesPerEpoch) batches is more steps than fit in Int")
+        }
+        guard !model.trainableParameters().isEmpty else {
+            throw fail("the model has no trainable parameters (none requires grad), so there is nothing to train")
+        }
+        if let norm = model.modules().first(where: { $0 is BatchNorm }),
+           let single = (0..<train.batchesPerEpoch).first(where: { train.exampleCount(ofBatch: $0) == 1 }) {
+            throw fail("\(type(of: norm)) normalises with each training batch's own statistics, which takes at least 2 examples, but batch \(single + 1) of every epoch holds 1 (of \(train.batchesPerEpoch)); drop it (DataLoader's dropLast) or choose another batch size")
+        }
         let names = metrics.map(\.name)
         if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
             throw fail("metric '\(repeated)' is given twice")
@@ -112,10 +125,25 @@ public final class Trainer {
 
     /// A trainer for a `Layer` called on each batch's inputs: `output = model(batch.inputs)`.
     /// The other parameters are those of `init(model:forward:loss:…)`.
+    ///
+    /// A model with a shape rule (`ShapeInferring`) is asked, before anything trains, whether it takes the first
+    /// training batch's inputs (their shape and dtype), so a model and data that do not fit fail here, typed,
+    /// rather than in the first forward pass. (A container holding a layer without a rule cannot answer; it is
+    /// not refused for that.)
+    /// - Throws: `TrainingError.modelDoesNotFit` when the shape rule refuses the inputs, and the errors of
+    ///   `init(model:forward:loss:…)`.
     public convenience init(model: any Layer, loss: @escaping (Tensor, Batch) -> Tensor, optimizer: Optimizer,
                             train: any BatchLoader, validation: (any BatchLoader)? = nil, metrics: [any Metric] = [],
                             epochs: Int, accumulationSteps: Int = 1, gradientClipNorm: Double? = nil,
                             callbacks: [any TrainingCallback] = [], processGroup: (any ProcessGroup)? = nil) throws {
+        if let rule = model as? any ShapeInferring, train.batchesPerEpoch > 0 {
+            var batches = train.batches(epoch: 0, startingAt: 0).makeIterator()
+            if let first = batches.next() {
+                do { _ = try rule.infer(shape: first.inputs.shape, dtype: first.inputs.dtype) } catch where error.kind != .unsupported {
+                    throw TrainingError.modelDoesNotFit(error)
+                } catch {}   // a layer inside without a rule of its own: the first forward pass is the check
+            }
+        }
         try self.init(model: model, forward: { model($0.inputs) }, loss: loss, optimizer: optimizer, train: train,
                       validation: validation, metrics: metrics, epochs: epochs, accumulationSteps: accumulationSteps,
                       gradientClipNorm: gradientClipNorm, callbacks: callbacks, processGroup: processGroup)

@@ -17,6 +17,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidConfiguration(String)
     /// A metrics or plot file could not be written.
     case logWriteFailed(URL, reason: String)
+    /// The model's shape rule refuses the training batches' inputs (their shape or dtype).
+    case modelDoesNotFit(ShapeError)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return message
         case let .logWriteFailed(url, reason):
             return "cannot write '\(url.path)': \(reason)"
+        case .modelDoesNotFit(let error):
+            return "the model does not take the training inputs: \(error)"
         }
     }
 }

@@ -60,12 +60,21 @@ func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").ut
 
 /// Options every subcommand that touches data shares.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Threads for OpenBLAS and Strata's kernels (default: all cores, or STRATA_THREADS; under mpirun, the cores divided by the ranks on the host).")
+    @Option(help: "Threads for OpenBLAS and Strata's kernels, 1 to \(Strata.maximumThreads) (default: all cores, or STRATA_THREADS; under mpirun, the cores divided by the ranks on the host).")
     var threads: Int?
 
+    /// The flag's range, and the environment the libraries read: a value they could only ignore with a warning
+    /// (`STRATA_THREADS=lots`, `STRATA_MEMORY_BUDGET=-1`, `OMPI_COMM_WORLD_SIZE=0`) stops `dltrain` here, exit 64.
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        do { _ = try KernelISA.requested() } catch { throw ValidationError("\(error)") }
+        if let threads, !(1...Strata.maximumThreads).contains(threads) {
+            throw ValidationError("--threads must be from 1 to \(Strata.maximumThreads), got \(threads)")
+        }
+        do {
+            _ = try KernelISA.requested()
+            _ = try Strata.requestedThreads()
+            _ = try MemoryBudget.requested()
+            if let size = try MPIProcessGroup.requestedWorldSize() { _ = try MPIProcessGroup.requestedLocalSize(worldSize: size) }
+        } catch { throw ValidationError("\(error)") }
     }
 
     /// Sets `Strata.threads` from `--threads`; in an MPI rank without `--threads` or `STRATA_THREADS`, to the
@@ -125,9 +134,9 @@ struct Train: ParsableCommand {
     var model: ModelPreset?
     @Option(help: ArgumentHelp("A model described as a JSON graph of layers (Docs/ModelSpec.md); replaces --model.", valueName: "PATH"))
     var modelFile: String?
-    @Option(help: "Epochs to train (default: \(defaults.epochs)).")
+    @Option(help: "Epochs to train, \(TrainingConfiguration.epochRange.lowerBound) to \(TrainingConfiguration.epochRange.upperBound) (default: \(defaults.epochs)).")
     var epochs: Int?
-    @Option(help: "Examples per batch, per rank under mpirun (default: \(defaults.batchSize)).")
+    @Option(help: "Examples per batch, \(TrainingConfiguration.batchSizeRange.lowerBound) to \(TrainingConfiguration.batchSizeRange.upperBound), per rank under mpirun (default: \(defaults.batchSize)). A model with BatchNorm needs every training batch to hold at least 2 examples.")
     var batchSize: Int?
     @Option(help: "The optimizer (default: the preset's: sgd for mlp/cnn/cifar, adam for lstm/gru, adamw for transformer).")
     var optimizer: OptimizerKind?
@@ -149,9 +158,9 @@ struct Train: ParsableCommand {
     var resume: String?
     @Option(help: ArgumentHelp("Write metrics rows to PATH (.csv for CSV, .jsonl for JSON Lines).", valueName: "PATH"))
     var metrics: String?
-    @Option(help: "A progress line and a metrics row every N steps, 0 for per epoch only (default: \(defaults.logEvery)).")
+    @Option(help: "A progress line and a metrics row every N steps (N at least 0; 0 for per epoch only) (default: \(defaults.logEvery)).")
     var logEvery: Int?
-    @Option(help: "Use only the first N training and test examples, for quick runs.")
+    @Option(help: "Use only the first N training and test examples (N at least 1), for quick runs.")
     var limit: Int?
     @Option(help: ArgumentHelp("Draw loss and accuracy per epoch into this SVG file, rewritten after every epoch.", valueName: "PATH.svg"))
     var plot: String?
@@ -278,7 +287,7 @@ struct Eval: ParsableCommand {
     var checkpoint: String
     @Option(help: ArgumentHelp("Dataset directory (default: the one the checkpoint was trained on).", valueName: "DIR"))
     var data: String?
-    @Option(help: "Evaluate only the first N test examples, for quick runs.")
+    @Option(help: "Evaluate only the first N test examples (N at least 1), for quick runs.")
     var limit: Int?
     @OptionGroup var common: CommonOptions
 
@@ -311,7 +320,7 @@ struct Predict: ParsableCommand {
 
     @Option(help: ArgumentHelp("The checkpoint to use.", valueName: "PATH"))
     var checkpoint: String
-    @Option(name: .customLong("index"), help: "A test-split index to classify (repeatable).")
+    @Option(name: .customLong("index"), help: "A test-split index to classify, from 0 to the split's size − 1 (repeatable).")
     var indices: [Int] = []
     @Option(help: ArgumentHelp("Dataset directory for --index (default: the checkpoint's).", valueName: "DIR"))
     var data: String?

@@ -26,10 +26,10 @@ private func spec(_ json: String, file: String = "spec.json") throws -> ModelSpe
 /// Parses (and, given `inputShape`, builds) `json`, expecting a `ModelSpecError` of `kind` whose message names
 /// `spec.json`, `node` and `field`.
 private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: String?, field: String?,
-                             mentioning phrase: String? = nil, inputShape: [Int] = [4],
+                             mentioning phrase: String? = nil, inputShape: [Int] = [4], inputDType: DType = .float32,
                              sourceLocation: SourceLocation = #_sourceLocation) {
     do {
-        _ = try spec(json).build(inputShape: inputShape)
+        _ = try spec(json).build(inputShape: inputShape, inputDType: inputDType)
         Issue.record("expected a \(kind) error", sourceLocation: sourceLocation)
     } catch let error as ModelSpecError {
         #expect(error.kind == kind, "\(error)", sourceLocation: sourceLocation)
@@ -142,8 +142,9 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
         let model = try spec("""
             {"nodes": [{"name": "tok", "op": "embedding", "num_embeddings": 10, "embedding_dim": 4},
                        {"op": "flatten"}, {"name": "head", "op": "linear", "in_features": 20, "out_features": 3}]}
-            """).build(inputShape: [5])
-        #expect(model.inputIsIndices)
+            """).build(inputShape: [5], inputDType: .int64)
+        #expect(model.inputDType == .int64)
+        #expect(model.nodes.map(\.outputDType) == [.float32, .float32, .float32])
         #expect(model(Tensor.randint(0, 10, shape: [2, 5])).shape == [2, 3])
     }
 
@@ -228,7 +229,12 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
         expectSpecError(#"{"nodes": [{"name": "c", "op": "conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3, "groups": 2}]}"#,
                         kind: .invalidValue, node: "'c' (#0)", field: "groups", inputShape: [3, 8, 8])
         expectSpecError(#"{"nodes": [{"name": "s", "op": "softmax", "dim": 0}]}"#, kind: .invalidValue, node: "'s' (#0)", field: "dim")
-        expectSpecError(#"{"nodes": [{"name": "s", "op": "softmax", "dim": 2}]}"#, kind: .invalidValue, node: "'s' (#0)", field: "dim")
+        expectSpecError(#"{"nodes": [{"name": "s", "op": "softmax", "dim": 2}]}"#, kind: .shapeMismatch, node: "'s' (#0)", field: "dim",
+                        mentioning: "dim 2 is out of range for rank 2")
+        expectSpecError(#"{"nodes": [{"name": "s", "op": "softmax", "dim": -2}]}"#, kind: .invalidValue, node: "'s' (#0)", field: "dim",
+                        mentioning: "the batch dim")
+        expectSpecError(#"{"nodes": [{"name": "f", "op": "flatten", "start_dim": 0}]}"#, kind: .invalidValue, node: "'f' (#0)",
+                        field: "start_dim", mentioning: "the batch dim")
         expectSpecError(#"{"nodes": [{"name": "p", "op": "maxpool2d", "kernel_size": 2, "padding": 2}]}"#,
                         kind: .invalidValue, node: "'p' (#0)", field: "padding", inputShape: [1, 8, 8])
         expectSpecError(#"{"nodes": [{"name": "a.b", "op": "relu"}]}"#, kind: .invalidValue, node: "'a.b' (#0)", field: "name")
@@ -259,13 +265,16 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
         // The documented CNN with a wrong in_features: the message gives the right one.
         let wrong = (try? documentedExamples()[0].replacingOccurrences(of: "\"in_features\": 3136", with: "\"in_features\": 3000")) ?? ""
         expectSpecError(wrong, kind: .shapeMismatch, node: "'fc1' (#7)", field: "in_features",
-                        mentioning: "in_features must be 3136", inputShape: [1, 28, 28])
+                        mentioning: "dimension 1 is 3136, but the layer's in_features is 3000", inputShape: [1, 28, 28])
         expectSpecError(#"{"nodes": [{"name": "c", "op": "conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3}]}"#,
                         kind: .shapeMismatch, node: "'c' (#0)", field: "in_channels", inputShape: [1, 8, 8])
         expectSpecError(#"{"nodes": [{"name": "c", "op": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 9}]}"#,
                         kind: .shapeMismatch, node: "'c' (#0)", field: "kernel_size", mentioning: "does not fit", inputShape: [1, 8, 8])
         expectSpecError(#"{"nodes": [{"name": "c", "op": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3}]}"#,
-                        kind: .shapeMismatch, node: "'c' (#0)", field: "inputs", mentioning: "[N, C, H, W]", inputShape: [8])
+                        kind: .shapeMismatch, node: "'c' (#0)", field: "inputs", mentioning: "needs input [N, C, H, W]", inputShape: [8])
+        // Conv2d's own rule also takes an unbatched [C, H, W]; in a spec the batch dim always comes first.
+        expectSpecError(#"{"nodes": [{"name": "c", "op": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3}]}"#,
+                        kind: .shapeMismatch, node: "'c' (#0)", field: "inputs", mentioning: "needs input [N, C, H, W]", inputShape: [1, 8])
         expectSpecError("""
             {"nodes": [{"name": "a", "op": "linear", "in_features": 4, "out_features": 3},
                        {"name": "b", "op": "linear", "in_features": 4, "out_features": 5, "inputs": "input"},
@@ -283,8 +292,42 @@ private func expectSpecError(_ json: String, kind: ModelSpecError.Kind, node: St
         expectSpecError("""
             {"nodes": [{"name": "e", "op": "embedding", "num_embeddings": 10, "embedding_dim": 4},
                        {"name": "e2", "op": "linear", "in_features": 4, "out_features": 2, "inputs": "input"}]}
-            """, kind: .shapeMismatch, node: "'e2' (#1)", field: "inputs", mentioning: "integer indices")
+            """, kind: .dtypeMismatch, node: "'e2' (#1)", field: "inputs", mentioning: "needs floating-point values, not int64",
+            inputDType: .int64)
         expectSpecError(#"{"nodes": [{"op": "relu"}, {"name": "e", "op": "embedding", "num_embeddings": 10, "embedding_dim": 4}]}"#,
-                        kind: .shapeMismatch, node: "'e' (#1)", field: "inputs", mentioning: "needs integer indices")
+                        kind: .dtypeMismatch, node: "'e' (#1)", field: "inputs", mentioning: "needs int64 indices, not float32")
+    }
+
+    // MARK: Sizes from the file: overflow-checked, and held to the memory budget before anything is allocated
+
+    /// Each spec the fuzzing of `dltrain` found trapping or aborting in the allocator, refused as `.tooLarge` naming
+    /// the node (the sizes are far beyond any machine's budget, so the test holds wherever it runs).
+    @Test func hugeAndOverflowingSizesAreRefusedBeforeAllocating() {
+        let image = [1, 28, 28]
+        // A Linear with 10¹² outputs: 784·10¹² weights, 2.8 PiB; refused by its state's size, not by allocating it.
+        expectSpecError(#"{"nodes": [{"op": "flatten"}, {"op": "linear", "in_features": 784, "out_features": 1000000000000}]}"#,
+                        kind: .tooLarge, node: "'1' (#1)", field: nil, mentioning: "more than the memory budget", inputShape: image)
+        expectSpecError(#"{"nodes": [{"op": "flatten"}, {"op": "linear", "in_features": 784, "out_features": 9223372036854775807}]}"#,
+                        kind: .tooLarge, node: "'1' (#1)", field: nil, mentioning: "more elements than fit in Int", inputShape: image)
+        // Padding, dilation and kernel sizes near Int.max: the window arithmetic overflows.
+        for (argument, value) in [("padding", "9223372036854775807"), ("dilation", "4611686018427387904")] {
+            expectSpecError(#"{"nodes": [{"op": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3, "\#(argument)": \#(value)}]}"#,
+                            kind: .tooLarge, node: "'0' (#0)", field: "kernel_size", mentioning: "overflows", inputShape: image)
+        }
+        expectSpecError(#"{"nodes": [{"op": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 9223372036854775807}]}"#,
+                        kind: .tooLarge, node: "'0' (#0)", field: nil, mentioning: "more elements than fit in Int", inputShape: image)
+        expectSpecError(#"{"nodes": [{"op": "maxpool2d", "kernel_size": 9223372036854775807, "padding": 4611686018427387903}]}"#,
+                        kind: .tooLarge, node: "'0' (#0)", field: "kernel_size", mentioning: "overflows", inputShape: image)
+        // A Reshape whose product overflows.
+        expectSpecError(#"{"nodes": [{"op": "reshape", "shape": [4294967296, 4294967296, -1]}]}"#,
+                        kind: .tooLarge, node: "'0' (#0)", field: "shape", mentioning: "more elements than fit in Int", inputShape: image)
+        // Adaptive pooling to a size whose output overflows, or fits Int but not memory (2⁵² floats, 16 PiB).
+        expectSpecError(#"{"nodes": [{"op": "adaptiveavgpool2d", "output_size": [4294967296, 4294967296]}, {"op": "flatten"}]}"#,
+                        kind: .tooLarge, node: "'0' (#0)", field: nil, mentioning: "more elements than fit in Int", inputShape: image)
+        expectSpecError(#"{"nodes": [{"op": "adaptiveavgpool2d", "output_size": [67108864, 67108864]}, {"op": "flatten"}]}"#,
+                        kind: .tooLarge, node: "'0' (#0)", field: nil, mentioning: "its output [1, 1, 67108864, 67108864]", inputShape: image)
+        // An input sample that alone exceeds the budget (2⁴⁸ floats, 1 PiB).
+        expectSpecError(#"{"nodes": [{"op": "relu"}]}"#, kind: .tooLarge, node: nil, field: "input_shape",
+                        mentioning: "more than the memory budget", inputShape: [1 << 24, 1 << 24])
     }
 }

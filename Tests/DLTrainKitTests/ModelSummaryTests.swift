@@ -11,15 +11,15 @@ private final class LSTMClassifier: Module {
     let head = Linear(128, 10)
 }
 
-/// The same model, counting its own FLOPs.
-private final class CountingLSTMClassifier: Module, FLOPCounting {
+/// The same model with a shape rule of its own, asking its children's.
+private final class CountingLSTMClassifier: Module, ShapeInferring {
     let lstm = LSTM(28, 128, batchFirst: true)
     let head = Linear(128, 10)
 
-    func flops(inputShape: [Int]) -> (flops: Int, outputShape: [Int])? {
-        guard let recurrent = lstm.flops(inputShape: inputShape),
-              let last = head.flops(inputShape: [inputShape[0], 128]) else { return nil }
-        return (recurrent.flops + last.flops, last.outputShape)
+    func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
+        let recurrent = try lstm.inferShape(for: input)
+        let last = try head.inferShape(for: [input[0], 128])
+        return (last.outputShape, recurrent.flops + last.flops)
     }
 }
 
@@ -88,16 +88,16 @@ private final class CountingLSTMClassifier: Module, FLOPCounting {
         #expect(summary.rows[1].parameters == 64)
     }
 
-    @Test func recurrentLayersCountEveryStep() {
+    @Test func recurrentLayersCountEveryStep() throws {
         // reference_torch.py, lstm(): macs = 28·4·128·(28 + 128) + 128·10 (28 steps of 4 gates).
         let lstm = LSTM(28, 128, batchFirst: true)
-        let counted = lstm.flops(inputShape: [1, 28, 28])
-        #expect(counted?.flops == 2 * 28 * 4 * 128 * (28 + 128))
-        #expect(counted?.outputShape == [1, 28, 128])
+        let counted = try lstm.inferShape(for: [1, 28, 28])
+        #expect(counted.flops == 2 * 28 * 4 * 128 * (28 + 128))
+        #expect(counted.outputShape == [1, 28, 128])
         // GRU: 3 gates; a second layer reads the first's 2·H outputs when bidirectional.
         let gru = GRU(10, 8, numLayers: 2, bidirectional: true)
-        #expect(gru.flops(inputShape: [5, 1, 10])?.flops == 2 * 5 * 2 * (3 * 8 * (10 + 8) + 3 * 8 * (16 + 8)))
-        #expect(gru.flops(inputShape: [5, 1, 11]) == nil)
+        #expect(try gru.flops(for: [5, 1, 10]) == 2 * 5 * 2 * (3 * 8 * (10 + 8) + 3 * 8 * (16 + 8)))
+        #expect(throws: ShapeError.self) { try gru.flops(for: [5, 1, 11]) }
 
         let summary = ModelSummary(lstm, inputShape: [28, 28])
         #expect(summary.rows.count == 1)
@@ -114,7 +114,7 @@ private final class CountingLSTMClassifier: Module, FLOPCounting {
         #expect(summary.flopsPerSample == nil)
         #expect(summary.description.contains("FLOPs per sample: unknown"))
 
-        // A model that counts its own FLOPs gets the reference's total.
+        // A model with its own shape rule gets the reference's total.
         let counting = ModelSummary(CountingLSTMClassifier(), inputShape: [28, 28])
         #expect(counting.flopsPerSample == 2 * (28 * 4 * 128 * (28 + 128) + 128 * 10))
         #expect(counting.outputShape == [1, 10])
@@ -133,7 +133,7 @@ private final class CountingLSTMClassifier: Module, FLOPCounting {
         #expect(summary.rows.map(\.type) == ["Linear", "ReLU", "add", "concat", "Linear"])
         #expect(summary.rows.map(\.outputShape) == [[1, 8], [1, 8], [1, 8], [1, 16], [1, 2]])
         #expect(summary.flopsPerSample == 2 * (8 * 8 + 16 * 2))
-        #expect(graph.flops(inputShape: [1, 8])?.flops == 2 * (8 * 8 + 16 * 2))
+        #expect(try graph.flops(for: [1, 8]) == 2 * (8 * 8 + 16 * 2))
     }
 
     @Test func shapesThatDoNotFitGiveUnknownFLOPsNotATrap() {
@@ -144,13 +144,28 @@ private final class CountingLSTMClassifier: Module, FLOPCounting {
         #expect(summary.parameterCount == 15 + 12)
     }
 
-    @Test func convolutionVariantsCount() {
+    @Test func convolutionVariantsCount() throws {
         // Conv1d: 2·Lo·C_out·(C_in/groups)·k with Lo = (20 + 2 − 3)/2 + 1 = 10.
-        #expect(Conv1d(4, 6, kernelSize: 3, stride: 2, padding: 1, groups: 2).flops(inputShape: [1, 4, 20])! == (2 * 10 * 6 * 2 * 3, [1, 6, 10]))
+        #expect(try Conv1d(4, 6, kernelSize: 3, stride: 2, padding: 1, groups: 2).inferShape(for: [1, 4, 20]) == ([1, 6, 10], 2 * 10 * 6 * 2 * 3))
         // ConvTranspose2d: every input pixel meets C_in·(C_out/groups)·kh·kw weights; Ho = (5 − 1)·2 + 3 = 11.
-        #expect(ConvTranspose2d(3, 4, kernelSize: 3, stride: 2).flops(inputShape: [1, 3, 5, 5])! == (2 * 25 * 3 * 4 * 9, [1, 4, 11, 11]))
-        #expect(Conv2d(3, 4, kernelSize: 3).flops(inputShape: [1, 2, 5, 5]) == nil)
-        #expect(Embedding(10, 4).flops(inputShape: [1, 7])! == (0, [1, 7, 4]))
+        #expect(try ConvTranspose2d(3, 4, kernelSize: 3, stride: 2).inferShape(for: [1, 3, 5, 5]) == ([1, 4, 11, 11], 2 * 25 * 3 * 4 * 9))
+        #expect(throws: ShapeError.self) { try Conv2d(3, 4, kernelSize: 3).inferShape(for: [1, 2, 5, 5]) }
+        #expect(try Embedding(10, 4).inferShape(for: [1, 7]) == ([1, 7, 4], 0))
+        let summary = ModelSummary(ConvTranspose2d(3, 4, kernelSize: 3, stride: 2), inputShape: [3, 5, 5])
+        #expect(summary.flopsPerSample == 2 * 25 * 3 * 4 * 9)
+        #expect(summary.outputShape == [1, 4, 11, 11])
+    }
+
+    @Test func presetsHaveShapeRules() {
+        // Every preset is summarised by its layers' rules, the recurrent ones through RowRecurrentClassifier's.
+        for preset in ModelPreset.allCases {
+            let summary = ModelSummary(preset.makeModel(inputShape: [1, 28, 28], classCount: 10), inputShape: [1, 28, 28])
+            #expect(summary.outputShape == [1, 10], "\(preset)")
+            #expect((summary.flopsPerSample ?? 0) > 0, "\(preset)")
+        }
+        // lstm: 28 steps of 4 gates over rows of 28, then the head (reference_torch.py, lstm()).
+        let lstm = ModelSummary(ModelPreset.lstm.makeModel(inputShape: [1, 28, 28], classCount: 10), inputShape: [1, 28, 28])
+        #expect(lstm.flopsPerSample == 2 * (28 * 4 * 128 * (28 + 128) + 128 * 10))
     }
 
     @Test func descriptionIsATable() {

@@ -277,8 +277,12 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
     @Test func configurationValidationNamesTheBadValue() {
         var c = TrainingConfiguration()
         c.batchSize = 0
-        #expect(throws: DLTrainError.invalidSetting(field: "batchSize", message: "must be at least 1, got 0")) { try c.validate() }
-        #expect("\(DLTrainError.invalidSetting(field: "batchSize", message: "must be at least 1, got 0"))" == "batchSize must be at least 1, got 0")
+        #expect(throws: DLTrainError.invalidSetting(field: "batchSize", message: "must be from 1 to 1048576, got 0")) { try c.validate() }
+        #expect("\(DLTrainError.invalidSetting(field: "batchSize", message: "must be from 1 to 1048576, got 0"))" == "batchSize must be from 1 to 1048576, got 0")
+        c.batchSize = 1_048_577
+        #expect(throws: DLTrainError.invalidSetting(field: "batchSize", message: "must be from 1 to 1048576, got 1048577")) { try c.validate() }
+        c.batchSize = .max
+        #expect(throws: DLTrainError.invalidSetting(field: "batchSize", message: "must be from 1 to 1048576, got 9223372036854775807")) { try c.validate() }
         c = TrainingConfiguration()
         c.validationSplit = 1
         #expect(throws: DLTrainError.self) { try c.validate() }
@@ -287,7 +291,12 @@ private func quickConfiguration(limit: Int, epochs: Int, model: ModelPreset = .m
         #expect(throws: DLTrainError.invalidSetting(field: "learningRate", message: "must be a positive number, got -1.0")) { try c.validate() }
         // A run validates its configuration before anything else.
         c.epochs = 0
-        #expect(throws: DLTrainError.invalidSetting(field: "epochs", message: "must be at least 1, got 0")) {
+        #expect(throws: DLTrainError.invalidSetting(field: "epochs", message: "must be from 1 to 100000, got 0")) {
+            try TrainingRun(configuration: c, train: EmbeddedMNIST.train.get(), test: nil)
+        }
+        // Int.max epochs would overflow the run's step count (epochs × batches per epoch).
+        c.epochs = .max
+        #expect(throws: DLTrainError.invalidSetting(field: "epochs", message: "must be from 1 to 100000, got 9223372036854775807")) {
             try TrainingRun(configuration: c, train: EmbeddedMNIST.train.get(), test: nil)
         }
     }

@@ -215,6 +215,10 @@ public struct ModelSpecError: Error, CustomStringConvertible, Equatable, Sendabl
     public enum Kind: String, Sendable {
         case unreadableFile, invalidJSON, unknownOp, missingArgument, unexpectedArgument, wrongType, invalidValue
         case unknownInput, cycle, duplicateName, shapeMismatch
+        /// A node's input holds a dtype its op cannot take (an embedding on float pixels, a linear on token ids).
+        case dtypeMismatch
+        /// A size overflows, or the model's state or a node's output for one sample exceeds `MemoryBudget`.
+        case tooLarge
     }
 
     public let kind: Kind

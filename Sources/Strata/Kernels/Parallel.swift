@@ -2,24 +2,60 @@ import Dispatch
 import Foundation
 import Synchronization
 
+/// An environment variable Strata reads whose value it cannot use: `STRATA_THREADS=lots`,
+/// `STRATA_MEMORY_BUDGET=-1`, `OMPI_COMM_WORLD_SIZE=0`. The library falls back to its default with a warning;
+/// a program that wants to refuse the value instead calls the variable's `requested…` function and gets this.
+public struct EnvironmentError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The variable, e.g. `STRATA_THREADS`.
+    public var variable: String
+    /// Its value, as set.
+    public var value: String
+    /// What the variable takes, e.g. `an integer from 1 to 1024`.
+    public var expected: String
+
+    public init(variable: String, value: String, expected: String) {
+        (self.variable, self.value, self.expected) = (variable, value, expected)
+    }
+
+    public var description: String { "\(variable)=\(value) is not \(expected)" }
+}
+
 /// The number of threads the kernels use: chunks of `parallelFor` and OpenBLAS's thread count. `Strata.threads`
 /// reads and sets it.
 enum KernelThreads {
+    /// The most threads Strata runs: OpenBLAS is built for at most a few hundred, and a count beyond the cores
+    /// only adds switching.
+    static let maximum = 1024
+    static let environmentVariable = "STRATA_THREADS"
+
     private static let count = Atomic<Int>(KernelThreads.initialCount())
 
     static var current: Int { count.load(ordering: .relaxed) }
 
-    /// Sets both counts (`n` ≥ 1).
+    /// Sets both counts (`n` in `1...maximum`).
     static func set(_ n: Int) {
         count.store(n, ordering: .relaxed)
         BLAS.setThreads(n)
     }
 
-    /// The number of cores, or `STRATA_THREADS` when that is set.
+    /// The count `STRATA_THREADS` asks for, or nil when it is unset or empty.
+    /// - Throws: `EnvironmentError` when the value is not an integer in `1...maximum`.
+    static func requested(environment: [String: String]) throws(EnvironmentError) -> Int? {
+        guard let value = environment[environmentVariable], !value.isEmpty else { return nil }
+        guard value.allSatisfy(\.isASCII), let n = Int(value), (1...maximum).contains(n) else {
+            throw EnvironmentError(variable: environmentVariable, value: value, expected: "an integer from 1 to \(maximum)")
+        }
+        return n
+    }
+
+    /// The number of cores (at most `maximum`), or `STRATA_THREADS` when that is set; a value that cannot be used
+    /// falls back to the cores with a one-line warning on standard error.
     private static func initialCount() -> Int {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let fromEnvironment = ProcessInfo.processInfo.environment["STRATA_THREADS"].flatMap(Int.init)
-        let n = max(1, fromEnvironment ?? cores)
+        let cores = min(max(1, ProcessInfo.processInfo.activeProcessorCount), maximum)
+        var n = cores
+        do { n = try requested(environment: ProcessInfo.processInfo.environment) ?? cores } catch {
+            FileHandle.standardError.write(Data("strata: warning: \(error); using \(cores) threads (the cores)\n".utf8))
+        }
         BLAS.setThreads(n)
         return n
     }

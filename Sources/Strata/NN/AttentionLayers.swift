@@ -32,8 +32,7 @@ public final class MultiheadAttention: Layer, ModeDependent {
     ///   - batchFirst: inputs and outputs are `[B, L, E]` instead of `[L, B, E]`.
     public init(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true, batchFirst: Bool = false,
                 dtype: DType = .float32) {
-        require(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
-                "MultiheadAttention: embedDim \(embedDim) must be divisible by numHeads \(numHeads)")
+        _ = requireSettings { try Self.stateShapes(embedDim: embedDim, numHeads: numHeads, dropout: dropout, bias: bias, dtype: dtype) }
         (self.embedDim, self.numHeads, self.dropout, self.batchFirst) = (embedDim, numHeads, dropout, batchFirst)
         inProjWeight = Init.xavierUniform([3 * embedDim, embedDim], dtype: dtype)
         inProjWeight.requiresGrad = true
@@ -41,6 +40,23 @@ public final class MultiheadAttention: Layer, ModeDependent {
         inProjBias?.requiresGrad = true
         outProj = Linear(embedDim, embedDim, bias: bias, dtype: dtype)
         if let b = outProj.bias { b.copy(from: Tensor.zeros([embedDim], dtype: dtype)) }
+    }
+
+    /// The state `init` makes, before making it: `in_proj_weight` `[3E, E]`, `in_proj_bias` `[3E]`, then
+    /// `out_proj.weight` `[E, E]` and `out_proj.bias` `[E]` (the biases when `bias`).
+    /// - Throws: `ShapeError` for sizes below 1, heads that do not divide `embedDim` or a dropout outside [0, 1]
+    ///   (`.setting`), or a projection with more elements than fit in `Int`.
+    public static func stateShapes(embedDim: Int, numHeads: Int, dropout: Double = 0, bias: Bool = true,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule("MultiheadAttention")
+        try rule.size("embed_dim", embedDim, atLeast: 1)
+        try rule.size("num_heads", numHeads, atLeast: 1)
+        try rule.check(embedDim % numHeads == 0, "num_heads", "embed_dim \(embedDim) must be divisible by num_heads \(numHeads)")
+        try rule.check((0...1).contains(dropout), "dropout", "dropout \(dropout) must be in [0, 1]")
+        let projected = try rule.product(3, embedDim, what: "the input projection")
+        var state = [try rule.entry("in_proj_weight", [projected, embedDim], dtype)]
+        if bias { state.append(StateEntry("in_proj_bias", [projected], dtype)) }
+        return state + (try Linear.stateShapes(embedDim, embedDim, bias: bias, dtype: dtype)).nested(under: "out_proj")
     }
 
     /// Attends from `query` to `key`/`value`.

@@ -17,6 +17,21 @@ private func convolutionWeight(_ shape: [Int], dtype: DType) -> Tensor {
     return weight
 }
 
+/// A convolution's `weight` `[C_out, C_in/groups, kernel…]` and `bias` `[C_out]`, after the checks PyTorch's
+/// `_ConvNd` makes: channels and kernel at least 1, groups at least 1 and dividing both channel counts.
+private func convolutionState(_ layer: String, _ inChannels: Int, _ outChannels: Int, kernel: [Int], groups: Int, bias: Bool,
+                              dtype: DType) throws(ShapeError) -> [StateEntry] {
+    let rule = SettingRule(layer)
+    try rule.size("in_channels", inChannels, atLeast: 1)
+    try rule.size("out_channels", outChannels, atLeast: 1)
+    for size in kernel { try rule.size("kernel_size", size, atLeast: 1) }
+    try rule.size("groups", groups, atLeast: 1)
+    try rule.check(inChannels % groups == 0 && outChannels % groups == 0, "groups",
+                   "in_channels \(inChannels) and out_channels \(outChannels) must both be divisible by groups \(groups)")
+    let weight = try rule.entry("weight", [outChannels, inChannels / groups] + kernel, dtype)
+    return bias ? [weight, try rule.entry("bias", [outChannels], dtype)] : [weight]
+}
+
 /// A 1-D convolution over `[N, C_in, L]`, as PyTorch's `nn.Conv1d`.
 ///
 /// - `weight`: `[C_out, C_in/groups, k]`, Kaiming uniform (a = √5): U(−1/√fan_in, 1/√fan_in), fan_in = C_in/groups·k.
@@ -35,12 +50,21 @@ public final class Conv1d: Layer {
     ///   - bias: whether to learn an additive bias per output channel.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, dtype: DType = .float32) {
-        require(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "Conv1d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
+        let state = requireSettings {
+            try Self.stateShapes(inChannels, outChannels, kernelSize: kernelSize, groups: groups, bias: bias, dtype: dtype)
+        }
         (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
-        let shape = [outChannels, inChannels / groups, kernelSize]
-        weight = convolutionWeight(shape, dtype: dtype)
-        self.bias = bias ? convolutionBias(outChannels, weightShape: shape, dtype: dtype) : nil
+        weight = convolutionWeight(state[0].shape, dtype: dtype)
+        self.bias = bias ? convolutionBias(outChannels, weightShape: state[0].shape, dtype: dtype) : nil
+    }
+
+    /// The state `init` makes, before making it: `weight` `[C_out, C_in/groups, k]`, then `bias` `[C_out]`.
+    /// Stride, padding and dilation make no state; the shape rule checks them.
+    /// - Throws: `ShapeError` for a channel count or kernel below 1, groups that do not divide both channel
+    ///   counts (`.setting`), or a weight with more elements than fit in `Int`.
+    public static func stateShapes(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, groups: Int = 1, bias: Bool = true,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        try convolutionState("Conv1d", inChannels, outChannels, kernel: [kernelSize], groups: groups, bias: bias, dtype: dtype)
     }
 
     /// `[N, C_in, L] → [N, C_out, Lo]`, `Lo = ⌊(L + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1`.
@@ -70,12 +94,22 @@ public final class Conv2d: Layer {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
                 dtype: DType = .float32) {
-        require(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "Conv2d: in channels \(inChannels) and out channels \(outChannels) must be divisible by groups = \(groups)")
+        let state = requireSettings {
+            try Self.stateShapes(inChannels, outChannels, kernelSize: kernelSize, groups: groups, bias: bias, dtype: dtype)
+        }
         (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
-        let shape = [outChannels, inChannels / groups, kernelSize.0, kernelSize.1]
-        weight = convolutionWeight(shape, dtype: dtype)
-        self.bias = bias ? convolutionBias(outChannels, weightShape: shape, dtype: dtype) : nil
+        weight = convolutionWeight(state[0].shape, dtype: dtype)
+        self.bias = bias ? convolutionBias(outChannels, weightShape: state[0].shape, dtype: dtype) : nil
+    }
+
+    /// The state `init` makes, before making it: `weight` `[C_out, C_in/groups, kh, kw]`, then `bias` `[C_out]`.
+    /// Stride, padding and dilation make no state; the shape rule checks them.
+    /// - Throws: `ShapeError` for a channel count or kernel below 1, groups that do not divide both channel
+    ///   counts (`.setting`), or a weight with more elements than fit in `Int`.
+    public static func stateShapes(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), groups: Int = 1,
+                                   bias: Bool = true, dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        try convolutionState("Conv2d", inChannels, outChannels, kernel: [kernelSize.0, kernelSize.1], groups: groups,
+                             bias: bias, dtype: dtype)
     }
 
     /// A square kernel, with the same stride, padding and dilation along both spatial dims.

@@ -16,13 +16,27 @@ public final class Embedding: Layer {
     ///   - embeddingDim: `D`, the size of each row.
     ///   - paddingIdx: a row kept at zero gradient (e.g. a padding token); negative values count from the end.
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil, dtype: DType = .float32) {
+        let state = requireSettings { try Self.stateShapes(numEmbeddings, embeddingDim, paddingIdx: paddingIdx, dtype: dtype) }
         let padding = paddingIdx.map { $0 < 0 ? $0 + numEmbeddings : $0 }
-        require(padding == nil || (0..<numEmbeddings).contains(padding!),
-                     "Embedding: paddingIdx \(paddingIdx!) out of range for \(numEmbeddings) embeddings")
         (self.numEmbeddings, self.embeddingDim, self.paddingIdx) = (numEmbeddings, embeddingDim, padding)
-        weight = Init.normal([numEmbeddings, embeddingDim], dtype: dtype)
+        weight = Init.normal(state[0].shape, dtype: dtype)
         if let padding { weight.select(0, padding).assign(Tensor.zeros([embeddingDim], dtype: dtype)) }
         weight.requiresGrad = true
+    }
+
+    /// The state `init` makes, before making it: `weight` `[V, D]`.
+    /// - Throws: `ShapeError` for a negative size or a `paddingIdx` outside `-V..<V` (`.setting`), or a table
+    ///   with more elements than fit in `Int`.
+    public static func stateShapes(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule("Embedding")
+        try rule.size("num_embeddings", numEmbeddings, atLeast: 0)
+        try rule.size("embedding_dim", embeddingDim, atLeast: 0)
+        if let paddingIdx {
+            try rule.check((-numEmbeddings..<numEmbeddings).contains(paddingIdx), "padding_idx",
+                           "padding_idx \(paddingIdx) is out of range for \(numEmbeddings) embeddings")
+        }
+        return [try rule.entry("weight", [numEmbeddings, embeddingDim], dtype)]
     }
 
     /// int64 `[...]` → `[..., D]`.
@@ -36,5 +50,13 @@ extension Embedding: ShapeInferring {
     public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {
         let rule = try ShapeRule(self, input)
         return (try rule.output(input + [embeddingDim]), 0)
+    }
+
+    /// int64 indices in, vectors of the table's dtype out.
+    public func outputDType(for input: DType) throws(ShapeError) -> DType {
+        guard input == .int64 else {
+            throw ShapeError(layer: "Embedding", input: [], kind: .dtype, reason: "needs int64 indices, not \(input) values")
+        }
+        return weight.dtype
     }
 }

@@ -11,11 +11,23 @@ public final class Linear: Layer {
     ///   - outFeatures: size of each output's last dimension.
     ///   - bias: whether to learn an additive bias.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32) {
-        weight = Init.kaimingUniform([outFeatures, inFeatures], a: 5.0.squareRoot(), dtype: dtype)
+        let state = requireSettings { try Self.stateShapes(inFeatures, outFeatures, bias: bias, dtype: dtype) }
+        weight = Init.kaimingUniform(state[0].shape, a: 5.0.squareRoot(), dtype: dtype)
         weight.requiresGrad = true
         let bound = inFeatures > 0 ? 1 / Double(inFeatures).squareRoot() : 0
-        self.bias = bias ? Init.uniform([outFeatures], low: -bound, high: bound, dtype: dtype) : nil
+        self.bias = bias ? Init.uniform(state[1].shape, low: -bound, high: bound, dtype: dtype) : nil
         self.bias?.requiresGrad = true
+    }
+
+    /// The state `init` makes, before making it: `weight` `[out, in]`, then `bias` `[out]` when `bias`.
+    /// - Throws: `ShapeError` for a negative size (`.setting`) or a weight with more elements than fit in `Int`.
+    public static func stateShapes(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule("Linear")
+        try rule.size("in_features", inFeatures, atLeast: 0)
+        try rule.size("out_features", outFeatures, atLeast: 0)
+        let weight = try rule.entry("weight", [outFeatures, inFeatures], dtype)
+        return bias ? [weight, try rule.entry("bias", [outFeatures], dtype)] : [weight]
     }
 
     /// `[..., in] → [..., out]`.
@@ -64,4 +76,7 @@ extension Flatten: ShapeInferring {
         guard s <= e else { throw rule.error(.rank, "start_dim", "start_dim \(startDim) comes after end_dim \(endDim) for rank \(input.count)") }
         return (Array(input[..<s]) + [try rule.product(input[s...e])] + Array(input[(e + 1)...]), 0)
     }
+
+    /// Any dtype: flattening moves no values.
+    public func outputDType(for input: DType) throws(ShapeError) -> DType { input }
 }

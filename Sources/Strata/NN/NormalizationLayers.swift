@@ -16,12 +16,26 @@ public final class LayerNorm: Layer {
     ///   - elementwiseAffine: whether to learn `weight` (and `bias`, unless `bias` is false).
     public init(_ normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true,
                 dtype: DType = .float32) {
+        _ = requireSettings { try Self.stateShapes(normalizedShape, elementwiseAffine: elementwiseAffine, bias: bias, dtype: dtype) }
         self.normalizedShape = normalizedShape
         self.eps = eps
         weight = elementwiseAffine ? Tensor.ones(normalizedShape, dtype: dtype) : nil
         self.bias = elementwiseAffine && bias ? Tensor.zeros(normalizedShape, dtype: dtype) : nil
         weight?.requiresGrad = true
         self.bias?.requiresGrad = true
+    }
+
+    /// The state `init` makes, before making it: `weight`, then `bias`, each `normalizedShape`, when affine.
+    /// - Throws: `ShapeError` for an empty or negative `normalizedShape` (`.setting`) or one with more elements
+    ///   than fit in `Int`.
+    public static func stateShapes(_ normalizedShape: [Int], elementwiseAffine: Bool = true, bias: Bool = true,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule("LayerNorm")
+        try rule.check(!normalizedShape.isEmpty, "normalized_shape", "normalized_shape must name at least one dim")
+        for size in normalizedShape { try rule.size("normalized_shape", size, atLeast: 0) }
+        let weight = try rule.entry("weight", normalizedShape, dtype)
+        guard elementwiseAffine else { return [] }
+        return bias ? [weight, StateEntry("bias", normalizedShape, dtype)] : [weight]
     }
 
     /// Normalises over the last dimension of size `size`.
@@ -51,13 +65,23 @@ public final class GroupNorm: Layer {
     ///   - numChannels: `C`, the size of the input's second dim.
     ///   - affine: whether to learn a per-channel `weight` and `bias`.
     public init(_ numGroups: Int, _ numChannels: Int, eps: Double = 1e-5, affine: Bool = true, dtype: DType = .float32) {
-        require(numGroups > 0 && numChannels % numGroups == 0,
-                     "GroupNorm: \(numChannels) channels do not split into \(numGroups) groups")
+        _ = requireSettings { try Self.stateShapes(numGroups, numChannels, affine: affine, dtype: dtype) }
         (self.numGroups, self.numChannels, self.eps) = (numGroups, numChannels, eps)
         weight = affine ? Tensor.ones([numChannels], dtype: dtype) : nil
         bias = affine ? Tensor.zeros([numChannels], dtype: dtype) : nil
         weight?.requiresGrad = true
         bias?.requiresGrad = true
+    }
+
+    /// The state `init` makes, before making it: `weight` and `bias` `[C]` when `affine`.
+    /// - Throws: `ShapeError` (`.setting`) for groups below 1 or not dividing the channels.
+    public static func stateShapes(_ numGroups: Int, _ numChannels: Int, affine: Bool = true,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule("GroupNorm")
+        try rule.size("num_groups", numGroups, atLeast: 1)
+        try rule.size("num_channels", numChannels, atLeast: 0)
+        try rule.check(numChannels % numGroups == 0, "num_groups", "\(numChannels) channels do not split into \(numGroups) groups")
+        return affine ? [StateEntry("weight", [numChannels], dtype), StateEntry("bias", [numChannels], dtype)] : []
     }
 
     /// `[N, C, *] → [N, C, *]`.
@@ -94,6 +118,7 @@ public class BatchNorm: Layer, ModeDependent {
 
     init(_ numFeatures: Int, eps: Double, momentum: Double?, affine: Bool, trackRunningStats: Bool, dtype: DType,
          name: String, ranks: [Int]) {
+        _ = requireSettings { try Self.stateShapes(numFeatures, affine: affine, trackRunningStats: trackRunningStats, dtype: dtype) }
         (self.numFeatures, self.eps, self.momentum, self.trackRunningStats) = (numFeatures, eps, momentum, trackRunningStats)
         (self.name, self.ranks) = (name, ranks)
         weight = affine ? Tensor.ones([numFeatures], dtype: dtype) : nil
@@ -103,6 +128,22 @@ public class BatchNorm: Layer, ModeDependent {
         runningMean = Tensor.zeros([numFeatures], dtype: dtype)
         runningVar = Tensor.ones([numFeatures], dtype: dtype)
         numBatchesTracked = Tensor.zeros([], dtype: .int64)
+    }
+
+    /// The state `init` makes, before making it, in state-dict order: `weight` and `bias` `[C]` when `affine`,
+    /// then `running_mean` and `running_var` `[C]` and the int64 0-d `num_batches_tracked` when
+    /// `trackRunningStats`.
+    /// - Throws: `ShapeError` (`.setting`) for a negative feature count.
+    public static func stateShapes(_ numFeatures: Int, affine: Bool = true, trackRunningStats: Bool = true,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        try SettingRule(String(describing: self)).size("num_features", numFeatures, atLeast: 0)
+        var state: [StateEntry] = []
+        if affine { state += [StateEntry("weight", [numFeatures], dtype), StateEntry("bias", [numFeatures], dtype)] }
+        if trackRunningStats {
+            state += [StateEntry("running_mean", [numFeatures], dtype), StateEntry("running_var", [numFeatures], dtype),
+                      StateEntry("num_batches_tracked", [], .int64)]
+        }
+        return state
     }
 
     /// PyTorch's state dict order; the running statistics are absent when they are not tracked.

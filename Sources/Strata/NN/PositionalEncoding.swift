@@ -16,9 +16,19 @@ public final class LearnedPositionalEmbedding: Layer {
     ///   - dim: `D`.
     ///   - std: the standard deviation of the initial values.
     public init(maxLength: Int, dim: Int, std: Double = 1, dtype: DType = .float32) {
+        let state = requireSettings { try Self.stateShapes(maxLength: maxLength, dim: dim, dtype: dtype) }
         (self.maxLength, self.dim) = (maxLength, dim)
-        weight = Init.normal([maxLength, dim], std: std, dtype: dtype)
+        weight = Init.normal(state[0].shape, std: std, dtype: dtype)
         weight.requiresGrad = true
+    }
+
+    /// The state `init` makes, before making it: `weight` `[maxLength, D]`.
+    /// - Throws: `ShapeError` for a negative size (`.setting`) or a table with more elements than fit in `Int`.
+    public static func stateShapes(maxLength: Int, dim: Int, dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule("LearnedPositionalEmbedding")
+        try rule.size("max_length", maxLength, atLeast: 0)
+        try rule.size("dim", dim, atLeast: 0)
+        return [try rule.entry("weight", [maxLength, dim], dtype)]
     }
 
     /// `[B, T, D]` (or `[T, D]`) → the same shape.

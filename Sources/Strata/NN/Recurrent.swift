@@ -19,26 +19,48 @@ public class RecurrentLayer: Layer, ModeDependent {
 
     init(_ cell: RecurrentCell, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool,
          dropout: Double, bidirectional: Bool, dtype: DType) {
-        require(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
-                     "\(cell.rawValue): sizes must be positive, got input \(inputSize), hidden \(hiddenSize), layers \(numLayers)")
+        let state = requireSettings {
+            try Self.stateShapes(cell, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                                 dropout: dropout, bidirectional: bidirectional, dtype: dtype)
+        }
         (self.cell, self.inputSize, self.hiddenSize, self.numLayers) = (cell, inputSize, hiddenSize, numLayers)
         (self.bidirectional, self.batchFirst, self.dropout) = (bidirectional, batchFirst, dropout)
         let bound = 1 / Double(hiddenSize).squareRoot()
-        let gates = cell.gateCount * hiddenSize
         var weights: [(String, Tensor)] = []
+        for entry in state {
+            let t = Init.uniform(entry.shape, low: -bound, high: bound, dtype: dtype)
+            t.requiresGrad = true
+            weights.append((entry.name, t))
+        }
+        namedWeights = weights
+    }
+
+    /// The state `init` makes for `cell`, before making it, in PyTorch's order: per layer `k` and direction,
+    /// `weight_ih_l{k}` `[gates·H, I]` (`[gates·H, D·H]` above the first layer), `weight_hh_l{k}` `[gates·H, H]`,
+    /// and with `bias` `bias_ih_l{k}` and `bias_hh_l{k}` `[gates·H]`; `_reverse` marks the backward direction.
+    /// `RNN`, `LSTM` and `GRU` are `.rnnTanh`, `.lstm` and `.gru`.
+    /// - Throws: `ShapeError` for a size below 1 or a dropout outside [0, 1] (`.setting`), or a weight with more
+    ///   elements than fit in `Int`.
+    public static func stateShapes(_ cell: RecurrentCell, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
+                                   bias: Bool = true, dropout: Double = 0, bidirectional: Bool = false,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule(cell == .lstm ? "LSTM" : cell == .gru ? "GRU" : "RNN")
+        try rule.size("input_size", inputSize, atLeast: 1)
+        try rule.size("hidden_size", hiddenSize, atLeast: 1)
+        try rule.size("num_layers", numLayers, atLeast: 1)
+        try rule.check((0...1).contains(dropout), "dropout", "dropout \(dropout) must be in [0, 1]")
+        let gates = try rule.product(cell.gateCount, hiddenSize, what: "the gates")
+        let directions = bidirectional ? 2 : 1
+        var state: [StateEntry] = []
         for layer in 0..<numLayers {
-            let layerInput = layer == 0 ? inputSize : hiddenSize * (bidirectional ? 2 : 1)
+            let layerInput = layer == 0 ? inputSize : try rule.product(directions, hiddenSize, what: "the layer input")
             for suffix in bidirectional ? ["", "_reverse"] : [""] {
                 var shapes = [("weight_ih", [gates, layerInput]), ("weight_hh", [gates, hiddenSize])]
                 if bias { shapes += [("bias_ih", [gates]), ("bias_hh", [gates])] }
-                for (name, shape) in shapes {
-                    let t = Init.uniform(shape, low: -bound, high: bound, dtype: dtype)
-                    t.requiresGrad = true
-                    weights.append(("\(name)_l\(layer)\(suffix)", t))
-                }
+                for (name, shape) in shapes { state.append(try rule.entry("\(name)_l\(layer)\(suffix)", shape, dtype)) }
             }
         }
-        namedWeights = weights
+        return state
     }
 
     public var entries: [(name: String, entry: ModuleEntry)] {

@@ -49,4 +49,17 @@ extension Sequential: ShapeInferring {
         }
         return (shape, total)
     }
+
+    /// Each layer's dtype rule given the previous one's output dtype.
+    public func outputDType(for input: DType) throws(ShapeError) -> DType {
+        var dtype = input
+        for (index, layer) in layers.enumerated() {
+            guard let inferring = layer as? any ShapeInferring else {
+                throw ShapeError(layer: String(describing: type(of: layer)), path: "\(index)", input: [], kind: .unsupported,
+                                 reason: "the layer has no shape rule (it does not conform to ShapeInferring)")
+            }
+            do { dtype = try inferring.outputDType(for: dtype) } catch { throw error.nested(under: "\(index)") }
+        }
+        return dtype
+    }
 }

@@ -15,15 +15,48 @@
 /// near `Int.max`, a shape whose product overflows) is refused with `ShapeError.Kind.overflow`, never
 /// trapped on.
 ///
+/// The rule follows dtypes too (`outputDType(for:)`): by default a layer takes floating-point values of its
+/// parameters' dtype and returns that dtype; `Embedding` takes int64 indices, `Flatten` any dtype.
+///
 /// A container answers by asking its children: `Sequential` folds its layers' rules.
 public protocol ShapeInferring {
     /// The shape `callAsFunction` returns for an input of shape `input`, and the FLOPs of that forward pass
     /// over the whole input.
     /// - Throws: `ShapeError` when the input does not fit the layer or a size or count overflows.
     func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int)
+
+    /// The dtype `callAsFunction` returns for an input of dtype `input`.
+    /// - Throws: `ShapeError` of kind `.dtype` (its `input` shape left empty) when the layer cannot take `input`.
+    func outputDType(for input: DType) throws(ShapeError) -> DType
 }
 
 extension ShapeInferring {
+    /// A floating-point `input` of the layer's parameters' dtype (any floating-point dtype for a layer without
+    /// parameters), returned as is.
+    public func outputDType(for input: DType) throws(ShapeError) -> DType {
+        let layer = String(describing: type(of: self))
+        guard input.isFloatingPoint else {
+            throw ShapeError(layer: layer, input: [], kind: .dtype, reason: "needs floating-point values, not \(input)")
+        }
+        if let parameter = (self as? any Module)?.parameters().first, parameter.dtype != input {
+            throw ShapeError(layer: layer, input: [], kind: .dtype, reason: "needs \(parameter.dtype) values (its parameters' dtype), not \(input)")
+        }
+        return input
+    }
+
+    /// The output shape, dtype and FLOPs of a forward pass over an input of `shape` and `dtype`: both halves of
+    /// the rule, the dtype first.
+    public func infer(shape: [Int], dtype: DType) throws(ShapeError) -> (shape: [Int], dtype: DType, flops: Int) {
+        let outputDType: DType
+        do { outputDType = try self.outputDType(for: dtype) } catch {
+            var located = error
+            located.input = shape
+            throw located
+        }
+        let (outputShape, flops) = try inferShape(for: shape)
+        return (outputShape, outputDType, flops)
+    }
+
     /// The shape `callAsFunction` returns for an input of shape `input`.
     public func outputShape(for input: [Int]) throws(ShapeError) -> [Int] { try inferShape(for: input).outputShape }
 
@@ -49,6 +82,8 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
         case overflow
         /// A layer inside a container has no shape rule (does not conform to `ShapeInferring`).
         case unsupported
+        /// The input's dtype is not one the layer takes (float values into an `Embedding`, indices into a `Linear`).
+        case dtype
     }
 
     /// The layer's type, as `"Conv2d"`.
@@ -69,8 +104,11 @@ public struct ShapeError: Error, Equatable, Sendable, CustomStringConvertible {
         (self.layer, self.path, self.input, self.kind, self.argument, self.reason) = (layer, path, input, kind, argument, reason)
     }
 
+    /// `Conv2d at 3: input [1, 3, 2, 2]: …`; a setting refused before any input (`stateShapes`) reads
+    /// `Conv2d: …`.
     public var description: String {
-        "\(layer)\(path.isEmpty ? "" : " at \(path)"): input \(input): \(reason)"
+        let place = "\(layer)\(path.isEmpty ? "" : " at \(path)")"
+        return kind == .setting && input.isEmpty ? "\(place): \(reason)" : "\(place): input \(input): \(reason)"
     }
 
     /// This error as seen from a container that holds the failing layer under `name`.
@@ -91,7 +129,7 @@ struct ShapeRule {
         self.layer = String(describing: type(of: layer))
         self.input = input
         if let bad = input.first(where: { $0 < 0 }) { throw error(.size, nil, "dimension \(bad) is negative") }
-        do { _ = try ShapeArithmetic.product(input) } catch {
+        do { _ = try CheckedSize.product(input, "input") } catch {
             throw self.error(.overflow, nil, "the input has more elements than fit in Int")
         }
     }
@@ -120,7 +158,7 @@ struct ShapeRule {
 
     /// `shape`, once its element count is known to fit in `Int` (so a tensor of that shape could exist).
     func output(_ shape: [Int]) throws(ShapeError) -> [Int] {
-        do { _ = try ShapeArithmetic.product(shape) } catch {
+        do { _ = try CheckedSize.product(shape, "output") } catch {
             throw self.error(.overflow, nil, "the output shape \(shape) has more elements than fit in Int")
         }
         return shape
@@ -135,14 +173,14 @@ struct ShapeRule {
     func product(_ values: Int...) throws(ShapeError) -> Int { try product(values) }
 
     func product(_ values: some Sequence<Int>) throws(ShapeError) -> Int {
-        do { return try ShapeArithmetic.product(values) } catch { throw overflow() }
+        do { return try CheckedSize.product(values, "product") } catch { throw overflow() }
     }
 
     /// `values` added, or `.overflow`.
     func sum(_ values: Int...) throws(ShapeError) -> Int {
         var total = 0
         for value in values {
-            do { total = try ShapeArithmetic.add(total, value) } catch { throw overflow() }
+            do { total = try CheckedSize.add(total, value, "sum") } catch { throw overflow() }
         }
         return total
     }
@@ -193,4 +231,88 @@ extension ShapePreserving {
         try checkInput(ShapeRule(self, input))
         return (input, 0)
     }
+}
+
+// MARK: - A layer's state before it exists
+
+/// One tensor a layer's `init` makes, described before anything is allocated: its state-dict name, shape and
+/// dtype. A layer whose sizes can come from outside (a model spec, a checkpoint's input shape) lists them with a
+/// static `stateShapes(…)` taking its `init`'s settings, so a caller can check the settings and size the whole
+/// model against `MemoryBudget` before building any of it. The `init` asks the same function, so a setting it
+/// would refuse is one `stateShapes` throws for first.
+public struct StateEntry: Equatable, Sendable {
+    /// The name in the layer's state dict (`weight`, `running_mean`, `self_attn.in_proj_weight`).
+    public var name: String
+    public var shape: [Int]
+    public var dtype: DType
+
+    public init(_ name: String, _ shape: [Int], _ dtype: DType) {
+        (self.name, self.shape, self.dtype) = (name, shape, dtype)
+    }
+}
+
+extension Array where Element == StateEntry {
+    /// The entries under the child name `prefix` (`"encoder.layers.0"`).
+    public func nested(under prefix: String) -> [StateEntry] {
+        map { StateEntry("\(prefix).\($0.name)", $0.shape, $0.dtype) }
+    }
+
+    /// The bytes the entries take, overflow-checked (`what` names them in the error).
+    public func bytes(_ what: @autoclosure () -> String) throws(SizeLimitError) -> Int {
+        var total = 0
+        for entry in self {
+            total = try CheckedSize.add(total, CheckedSize.multiply(CheckedSize.product(entry.shape, what()), entry.dtype.size, what()), what())
+        }
+        return total
+    }
+}
+
+/// The checks of a layer's settings in its `stateShapes`, each throwing a `ShapeError` of kind `.setting`
+/// (`.overflow` for a size that does not fit in `Int`) with no input, naming the layer and the argument.
+struct SettingRule {
+    let layer: String
+
+    init(_ layer: String) { self.layer = layer }
+
+    func error(_ kind: ShapeError.Kind, _ argument: String?, _ reason: String) -> ShapeError {
+        ShapeError(layer: layer, input: [], kind: kind, argument: argument, reason: reason)
+    }
+
+    /// Requires a setting to hold.
+    func check(_ condition: Bool, _ argument: String, _ reason: @autoclosure () -> String) throws(ShapeError) {
+        guard condition else { throw error(.setting, argument, reason()) }
+    }
+
+    /// Requires each of `values` (the `argument`'s sizes) to be at least `minimum`.
+    func size(_ argument: String, _ values: Int..., atLeast minimum: Int) throws(ShapeError) {
+        for value in values where value < minimum {
+            throw error(.setting, argument, "\(argument) must be at least \(minimum), got \(value)")
+        }
+    }
+
+    /// The entry `name` of `shape`, once its element count is known to fit in `Int`.
+    func entry(_ name: String, _ shape: [Int], _ dtype: DType) throws(ShapeError) -> StateEntry {
+        do { _ = try CheckedSize.product(shape, name) } catch {
+            throw self.error(.overflow, nil, "\(name) \(shape) has more elements than fit in Int")
+        }
+        return StateEntry(name, shape, dtype)
+    }
+
+    /// `a + b`, or `.overflow` naming `what`.
+    func sum(_ a: Int, _ b: Int, what: String) throws(ShapeError) -> Int {
+        do { return try CheckedSize.add(a, b, what) } catch { throw self.error(.overflow, nil, "\(what) overflows Int (\(a) + \(b))") }
+    }
+
+    /// `values` multiplied, or `.overflow` naming `what`.
+    func product(_ values: Int..., what: String) throws(ShapeError) -> Int {
+        do { return try CheckedSize.product(values, what) } catch {
+            throw self.error(.overflow, nil, "\(what) overflows Int (\(values.map(String.init).joined(separator: " × ")))")
+        }
+    }
+}
+
+/// `body`'s result, for a layer's `init` asking its own `stateShapes`: a setting it refuses is a programmer error
+/// in model code, so it stops the program with the error's message (the layer, the argument and the value).
+func requireSettings<T>(_ body: () throws -> T) -> T {
+    do { return try body() } catch { fatalError("\(error)") }
 }

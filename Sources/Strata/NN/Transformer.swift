@@ -49,6 +49,7 @@ public final class TransformerEncoderLayer: Layer {
     public init(dModel: Int, nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1,
                 activation: TransformerActivation = .relu, layerNormEps: Double = 1e-5, batchFirst: Bool = false,
                 normFirst: Bool = false, dtype: DType = .float32) {
+        _ = requireSettings { try Self.stateShapes(dModel: dModel, nhead: nhead, dimFeedforward: dimFeedforward, dropout: dropout, dtype: dtype) }
         selfAttn = MultiheadAttention(embedDim: dModel, numHeads: nhead, dropout: dropout, batchFirst: batchFirst, dtype: dtype)
         linear1 = Linear(dModel, dimFeedforward, dtype: dtype)
         self.dropout = Dropout(p: dropout)
@@ -59,6 +60,18 @@ public final class TransformerEncoderLayer: Layer {
         dropout2 = Dropout(p: dropout)
         (self.activation, self.normFirst) = (activation, normFirst)
         configuration = (dModel, nhead, dimFeedforward, dropout, layerNormEps, batchFirst, dtype)
+    }
+
+    /// The state `init` makes, before making it, in state-dict order: `self_attn.*`, `linear1.*` `[F, E]`,
+    /// `linear2.*` `[E, F]`, `norm1.*` and `norm2.*` `[E]`.
+    /// - Throws: `ShapeError` for settings the attention or the linears refuse, or a dropout outside [0, 1].
+    public static func stateShapes(dModel: Int, nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let norm = try LayerNorm.stateShapes([dModel], dtype: dtype)
+        return (try MultiheadAttention.stateShapes(embedDim: dModel, numHeads: nhead, dropout: dropout, dtype: dtype)).nested(under: "self_attn")
+            + (try Linear.stateShapes(dModel, dimFeedforward, dtype: dtype)).nested(under: "linear1")
+            + (try Linear.stateShapes(dimFeedforward, dModel, dtype: dtype)).nested(under: "linear2")
+            + norm.nested(under: "norm1") + norm.nested(under: "norm2")
     }
 
     /// A new layer with the same settings and a copy of this one's parameters (PyTorch's `deepcopy`).
@@ -300,8 +313,10 @@ public final class VisionTransformer: Layer {
     ///   - dropout: the encoder layers' dropout.
     public init(imageSize: Int, patchSize: Int, channels: Int, classes: Int, dim: Int = 64, depth: Int = 4,
                 heads: Int = 4, mlpDim: Int = 128, dropout: Double = 0, dtype: DType = .float32) {
-        require(patchSize > 0 && imageSize % patchSize == 0,
-                "VisionTransformer: imageSize \(imageSize) must be a multiple of patchSize \(patchSize)")
+        _ = requireSettings {
+            try Self.stateShapes(imageSize: imageSize, patchSize: patchSize, channels: channels, classes: classes, dim: dim,
+                                 depth: depth, heads: heads, mlpDim: mlpDim, dropout: dropout, dtype: dtype)
+        }
         (self.imageSize, self.patchSize, self.channels) = (imageSize, patchSize, channels)
         let patches = (imageSize / patchSize) * (imageSize / patchSize)
         patchEmbed = Linear(channels * patchSize * patchSize, dim, dtype: dtype)
@@ -314,6 +329,32 @@ public final class VisionTransformer: Layer {
         }
         norm = LayerNorm(dim, dtype: dtype)
         head = Linear(dim, classes, dtype: dtype)
+    }
+
+    /// The state `init` makes, before making it, in state-dict order: `patch_embed.*` `[D, C·P·P]`,
+    /// `class_token` `[1, 1, D]`, `pos_embedding.weight` `[N + 1, D]` (`N = (S/P)²` patches),
+    /// `encoder.layers.{i}.*`, `norm.*` `[D]` and `head.*` `[classes, D]`.
+    /// - Throws: `ShapeError` for an image that is not a positive multiple of the patch, sizes below 1, settings
+    ///   the encoder layers refuse (`.setting`), or a size with more elements than fit in `Int`.
+    public static func stateShapes(imageSize: Int, patchSize: Int, channels: Int, classes: Int, dim: Int = 64, depth: Int = 4,
+                                   heads: Int = 4, mlpDim: Int = 128, dropout: Double = 0,
+                                   dtype: DType = .float32) throws(ShapeError) -> [StateEntry] {
+        let rule = SettingRule("VisionTransformer")
+        try rule.size("patch_size", patchSize, atLeast: 1)
+        try rule.size("image_size", imageSize, atLeast: 1)
+        try rule.check(imageSize % patchSize == 0, "image_size", "image_size \(imageSize) must be a multiple of patch_size \(patchSize)")
+        try rule.size("channels", channels, atLeast: 1)
+        try rule.size("depth", depth, atLeast: 0)
+        let grid = imageSize / patchSize
+        let patches = try rule.product(grid, grid, what: "the patch count")
+        var state = (try Linear.stateShapes(rule.product(channels, patchSize, patchSize, what: "a patch"), dim, dtype: dtype))
+            .nested(under: "patch_embed")
+        state.append(try rule.entry("class_token", [1, 1, dim], dtype))
+        state += (try LearnedPositionalEmbedding.stateShapes(maxLength: rule.sum(patches, 1, what: "the token count"), dim: dim, dtype: dtype)).nested(under: "pos_embedding")
+        let layer = try TransformerEncoderLayer.stateShapes(dModel: dim, nhead: heads, dimFeedforward: mlpDim, dropout: dropout, dtype: dtype)
+        for index in 0..<depth { state += layer.nested(under: "encoder.layers.\(index)") }
+        return state + (try LayerNorm.stateShapes([dim], dtype: dtype)).nested(under: "norm")
+            + (try Linear.stateShapes(dim, classes, dtype: dtype)).nested(under: "head")
     }
 
     /// `[B, C, H, W] → [B, classes]`.
@@ -448,6 +489,12 @@ extension VisionTransformer: ShapeInferring {
 }
 
 extension TinyGPT: ShapeInferring {
+    /// int64 token ids in, logits of the parameters' dtype out.
+    public func outputDType(for input: DType) throws(ShapeError) -> DType {
+        do { _ = try tok.outputDType(for: input) } catch { throw error.nested(under: "tok") }
+        return head.weight.dtype
+    }
+
     /// `[B, T]` with `T ≤ seq` → `[B, T, vocab]`. FLOPs: the encoder blocks over `[B, T, D]` and the head;
     /// the embeddings are lookups.
     public func inferShape(for input: [Int]) throws(ShapeError) -> (outputShape: [Int], flops: Int) {

@@ -1,7 +1,7 @@
-import Synchronization
-
-/// 2-D convolution and its adjoint (transposed convolution) as im2col + gemm, in NCHW layout with
-/// PyTorch's semantics (cross-correlation, zero padding, dilation, groups).
+/// 2-D convolution and its adjoint (transposed convolution) as the products of im2col + gemm, in NCHW layout
+/// with PyTorch's semantics (cross-correlation, zero padding, dilation, groups). Float32 runs the C convolution
+/// kernels (`ConvolutionKernels`: register tiles at the CPU's full width, columns built panel by panel in cache),
+/// with the batch split across threads; Float64, the checking type, runs im2col + BLAS gemm.
 ///
 /// Shapes, named once for the whole file, from the point of view of a *convolution*:
 /// `N` = batch, `C` = image channels, `H×W` = image size, `O` = output channels, `G` = groups,
@@ -9,22 +9,6 @@ import Synchronization
 /// `K = Cg·kh·kw` (rows of one group's columns), `L = Ho·Wo` (columns: one per output position).
 /// A transposed convolution runs the same machinery the other way round: its input lives on the
 /// convolution's output side and its output on the image side.
-
-/// Bytes of im2col columns a convolution may keep from forward to backward; above this the backward
-/// rebuilds them image by image instead.
-private let keptColumnsLimit = Atomic<Int>(256 << 20)
-
-extension Strata {
-    /// The most bytes of unfolded input (im2col columns, `[N, C·kh·kw, Ho·Wo]`) a convolution keeps from
-    /// its forward pass so that the weight gradient need not rebuild them. Default 256 MiB; 0 never keeps.
-    public static var convolutionColumnsLimit: Int {
-        get { keptColumnsLimit.load(ordering: .relaxed) }
-        set {
-            require(newValue >= 0, "Strata.convolutionColumnsLimit: must be non-negative, got \(newValue)")
-            keptColumnsLimit.store(newValue, ordering: .relaxed)
-        }
-    }
-}
 
 /// The sizes of one convolution, image side `[N, C, H, W]` and output side `[N, O, Ho, Wo]`, with the
 /// kernels that move between them. All buffers are contiguous.
@@ -143,17 +127,17 @@ struct ConvGeometry {
         }
     }
 
-    // MARK: The three products
+    // MARK: The three products, Float64: im2col + BLAS
 
     /// Convolution: `output[n] = W ⋆ image[n] (+ bias)`, `[N, C, H, W] → [N, O, Ho, Wo]`.
     ///
-    /// Per image: im2col into `keep[n]` (`[N, C·kh·kw, L]`) when given, else into one reused scratch
-    /// buffer; the output planes start as the bias; then one gemm per group writes straight into them.
+    /// Per image: im2col into one reused scratch buffer; the output planes start as the bias; then one gemm per
+    /// group writes straight into them.
     func correlate<T: FloatElement>(image: UnsafePointer<T>, weight: UnsafePointer<T>, bias: UnsafePointer<T>?,
-                                    output: UnsafeMutablePointer<T>, keep: UnsafeMutablePointer<T>?) {
+                                    output: UnsafeMutablePointer<T>) {
         let (k, l, og) = (groupRows, outPlane, groupOutChannels)
         guard batch > 0 && outChannels > 0 && l > 0 else { return }
-        let scratch = keep == nil && !isPointwise ? Tensor(uninitialized: [columnRows, l], dtype: T.dtype) : nil
+        let scratch = isPointwise ? nil : Tensor(uninitialized: [columnRows, l], dtype: T.dtype)
         defer { withExtendedLifetime(scratch) {} }   // the last batch's gemm still reads the columns
         for n in 0..<batch {
             let x = image + n * channels * imagePlane
@@ -161,9 +145,8 @@ struct ConvGeometry {
             if isPointwise {
                 columns = x
             } else {
-                let dst = keep.map { $0 + n * columnRows * l } ?? scratch!.pointer(T.self)
-                im2col(x, into: dst)
-                columns = UnsafePointer(dst)
+                im2col(x, into: scratch!.pointer(T.self))
+                columns = UnsafePointer(scratch!.pointer(T.self))
             }
             let y = output + n * outChannels * l
             if let bias {
@@ -219,20 +202,17 @@ struct ConvGeometry {
         }
     }
 
-    /// The weight gradient: `dW_g = Σ_n output[n]_g · columns(image[n])_gᵀ`, `[O, Cg·kh·kw]`, from the
-    /// columns kept by the forward when given, else rebuilt per image into one scratch buffer.
-    func weightGradient<T: FloatElement>(image: UnsafePointer<T>, keptColumns: UnsafePointer<T>?,
-                                         output: UnsafePointer<T>, into dW: UnsafeMutablePointer<T>) {
+    /// The weight gradient: `dW_g = Σ_n output[n]_g · columns(image[n])_gᵀ`, `[O, Cg·kh·kw]`, the columns rebuilt
+    /// per image into one scratch buffer.
+    func weightGradient<T: FloatElement>(image: UnsafePointer<T>, output: UnsafePointer<T>, into dW: UnsafeMutablePointer<T>) {
         let (k, l, og) = (groupRows, outPlane, groupOutChannels)
         dW.update(repeating: 0, count: outChannels * k)
         guard batch > 0 && og > 0 && k > 0 && l > 0 else { return }
-        let scratch = keptColumns == nil && !isPointwise ? Tensor(uninitialized: [columnRows, l], dtype: T.dtype) : nil
+        let scratch = isPointwise ? nil : Tensor(uninitialized: [columnRows, l], dtype: T.dtype)
         defer { withExtendedLifetime(scratch) {} }   // the last batch's gemm still reads the columns
         for n in 0..<batch {
             let columns: UnsafePointer<T>
-            if let keptColumns {
-                columns = keptColumns + n * columnRows * l
-            } else if isPointwise {
+            if isPointwise {
                 columns = image + n * channels * imagePlane
             } else {
                 im2col(image + n * channels * imagePlane, into: scratch!.pointer(T.self))
@@ -247,11 +227,167 @@ struct ConvGeometry {
         }
     }
 
-    /// A buffer for the columns of the whole batch when a backward will need them and they fit the limit.
-    func columnsToKeep(dtype: DType) -> Tensor? {
-        guard !isPointwise else { return nil }
-        let bytes = batch * columnRows * outPlane * dtype.size
-        return bytes <= Strata.convolutionColumnsLimit ? Tensor(uninitialized: [batch, columnRows, outPlane], dtype: dtype) : nil
+    // MARK: The three products, Float32: the C convolution kernels
+
+    /// One group of one image, as the kernels see it.
+    private var groupShape: ConvolutionShape {
+        ConvolutionShape(channels: groupChannels, height: height, width: width, outChannels: groupOutChannels,
+                         outHeight: outHeight, outWidth: outWidth, kernel: kernel, stride: stride, padding: padding,
+                         dilation: dilation)
+    }
+
+    /// Chunks of the batch to run in parallel: one per thread, as long as each gets ~4 MFLOP (a few hundred
+    /// microseconds of tiles, against the tens a second thread costs to start), and never more than images.
+    private var imageChunks: Int {
+        let flops = 2 * batch * outChannels * groupRows * outPlane
+        return max(1, min(Strata.threads, batch, flops / 4_000_000))
+    }
+
+    /// Runs `body(chunk, images)` for each chunk of the batch, in parallel.
+    private func forEachChunk(_ chunks: Int, _ body: (Int, Range<Int>) -> Void) {
+        parallelFor(chunks, grain: 1) { range in
+            for chunk in range { body(chunk, batch * chunk / chunks..<batch * (chunk + 1) / chunks) }
+        }
+    }
+
+    /// Packs each group's weight `[Og, K]` with `pack` into one buffer of `count` floats per group.
+    private func packedWeight(_ weight: UnsafePointer<Float>, count: Int,
+                              _ pack: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let packed = Tensor(uninitialized: [groups * count], dtype: .float32)
+        let p = packed.pointer(Float.self)
+        for g in 0..<groups { pack(weight + g * groupOutChannels * groupRows, p + g * count) }
+        return packed
+    }
+
+    /// Float32 `correlate`, on `kernels`.
+    func correlate(_ kernels: ConvolutionKernels, image: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                   bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        guard batch > 0 && outChannels > 0 && outPlane > 0 else { return }
+        let shape = groupShape
+        let count = kernels.forwardWeightCount(shape)
+        let packed = packedWeight(weight, count: count) { kernels.packForwardWeight($0, shape, into: $1) }
+        let (chunks, workspaceCount) = (imageChunks, kernels.workspaceCount(shape))
+        let workspace = Tensor(uninitialized: [chunks * workspaceCount], dtype: .float32)
+        let (p, ws) = (UnsafePointer(packed.pointer(Float.self)), workspace.pointer(Float.self))
+        let (cg, og) = (groupChannels, groupOutChannels)
+        withExtendedLifetime((packed, workspace)) {
+            forEachChunk(chunks) { chunk, images in
+                for n in images {
+                    for g in 0..<groups {
+                        kernels.forward(packed: p + g * count, bias: bias.map { $0 + g * og },
+                                        image: image + (n * groups + g) * cg * imagePlane, shape,
+                                        output: output + (n * groups + g) * og * outPlane,
+                                        workspace: ws + chunk * workspaceCount)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Float32 `scatter`, on `kernels`.
+    func scatter(_ kernels: ConvolutionKernels, output: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                 bias: UnsafePointer<Float>?, image: UnsafeMutablePointer<Float>) {
+        guard batch > 0 && channels > 0 && imagePlane > 0 else { return }
+        let shape = groupShape
+        let count = kernels.inputGradientWeightCount(shape)
+        let packed = packedWeight(weight, count: count) { kernels.packInputGradientWeight($0, shape, into: $1) }
+        let (chunks, workspaceCount) = (imageChunks, kernels.workspaceCount(shape))
+        let workspace = Tensor(uninitialized: [chunks * workspaceCount], dtype: .float32)
+        let (p, ws) = (UnsafePointer(packed.pointer(Float.self)), workspace.pointer(Float.self))
+        let (cg, og) = (groupChannels, groupOutChannels)
+        withExtendedLifetime((packed, workspace)) {
+            forEachChunk(chunks) { chunk, images in
+                for n in images {
+                    let x = image + n * channels * imagePlane
+                    if let bias {   // the planes start as the bias, and the kernel adds onto them
+                        for c in 0..<channels { (x + c * imagePlane).update(repeating: bias[c], count: imagePlane) }
+                    }
+                    for g in 0..<groups {
+                        kernels.inputGradient(packed: p + g * count, gradient: output + (n * groups + g) * og * outPlane,
+                                              shape, imageGradient: x + g * cg * imagePlane, accumulate: bias != nil,
+                                              workspace: ws + chunk * workspaceCount)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Float32 `weightGradient`, on `kernels`: each chunk of the batch sums into its own accumulators, which are
+    /// added into `dW` in chunk order.
+    func weightGradient(_ kernels: ConvolutionKernels, image: UnsafePointer<Float>, output: UnsafePointer<Float>,
+                        into dW: UnsafeMutablePointer<Float>) {
+        let (k, og) = (groupRows, groupOutChannels)
+        guard batch > 0 && og > 0 && k > 0 && outPlane > 0 else {
+            dW.update(repeating: 0, count: outChannels * k)
+            return
+        }
+        let shape = groupShape
+        let (chunks, workspaceCount, count) = (imageChunks, kernels.workspaceCount(shape), kernels.accumulatorCount(shape))
+        let workspace = Tensor(uninitialized: [chunks * workspaceCount], dtype: .float32)
+        let accumulators = Tensor(uninitialized: [chunks, groups, count], dtype: .float32)
+        let (ws, acc) = (workspace.pointer(Float.self), accumulators.pointer(Float.self))
+        acc.update(repeating: 0, count: chunks * groups * count)
+        withExtendedLifetime((workspace, accumulators)) {
+            forEachChunk(chunks) { chunk, images in
+                for n in images {
+                    for g in 0..<groups {
+                        kernels.weightGradient(image: image + (n * groups + g) * groupChannels * imagePlane,
+                                               gradient: output + (n * groups + g) * og * outPlane, shape,
+                                               accumulator: acc + (chunk * groups + g) * count,
+                                               workspace: ws + chunk * workspaceCount)
+                    }
+                }
+            }
+            for chunk in 0..<chunks {
+                for g in 0..<groups {
+                    kernels.finishWeightGradient(accumulator: acc + (chunk * groups + g) * count, shape,
+                                                 into: dW + g * og * k, accumulate: chunk > 0)
+                }
+            }
+        }
+    }
+}
+
+extension ConvGeometry {
+    // MARK: On tensors: one contiguous buffer each, of one float dtype
+
+    /// `correlate` into `output`: Float32 on the C kernels of the level in use, Float64 on BLAS.
+    func correlate(image: Tensor, weight: Tensor, bias: Tensor?, output: Tensor, op: String) {
+        switch image.dtype {
+        case .float32:
+            correlate(.selected, image: image.pointer(Float.self), weight: weight.pointer(Float.self),
+                      bias: bias.map { UnsafePointer($0.pointer(Float.self)) }, output: output.pointer(Float.self))
+        case .float64:
+            correlate(image: image.pointer(Double.self), weight: weight.pointer(Double.self),
+                      bias: bias?.pointer(Double.self), output: output.pointer(Double.self))
+        default: unsupported(op, image.dtype)
+        }
+    }
+
+    /// `scatter` into `image`: Float32 on the C kernels of the level in use, Float64 on BLAS.
+    func scatter(output: Tensor, weight: Tensor, bias: Tensor?, image: Tensor, op: String) {
+        switch output.dtype {
+        case .float32:
+            scatter(.selected, output: output.pointer(Float.self), weight: weight.pointer(Float.self),
+                    bias: bias.map { UnsafePointer($0.pointer(Float.self)) }, image: image.pointer(Float.self))
+        case .float64:
+            scatter(output: output.pointer(Double.self), weight: weight.pointer(Double.self),
+                    bias: bias?.pointer(Double.self), image: image.pointer(Double.self))
+        default: unsupported(op, output.dtype)
+        }
+    }
+
+    /// `weightGradient` into `dW`: Float32 on the C kernels of the level in use, Float64 on BLAS.
+    func weightGradient(image: Tensor, output: Tensor, into dW: Tensor, op: String) {
+        switch image.dtype {
+        case .float32:
+            weightGradient(.selected, image: image.pointer(Float.self), output: output.pointer(Float.self),
+                           into: dW.pointer(Float.self))
+        case .float64:
+            weightGradient(image: image.pointer(Double.self), output: output.pointer(Double.self),
+                           into: dW.pointer(Double.self))
+        default: unsupported(op, image.dtype)
+        }
     }
 }
 
@@ -262,10 +398,9 @@ extension Tensor {
     /// `input [N, C, H, W]` (or unbatched `[C, H, W]`), `weight [O, C/groups, kh, kw]`, `bias [O]`
     /// → `[N, O, Ho, Wo]` with `Ho = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1` (likewise `Wo`).
     ///
-    /// Forward, per image: im2col into `[C·kh·kw, Ho·Wo]` columns, then one gemm per group writing into the
-    /// output planes, which start as the bias. When the weight needs a gradient the columns of the whole
-    /// batch are kept (up to `Strata.convolutionColumnsLimit`) so backward does not rebuild them.
-    /// Backward: `dW = Σ_n g_n · colsₙᵀ`, `dx = col2im(Wᵀ · g_n)`, `db = Σ g`, each only when needed.
+    /// Forward, per image: the `[C·kh·kw, Ho·Wo]` columns times the weight, per group, onto the bias. Backward:
+    /// `dW = Σ_n g_n · colsₙᵀ` (the columns rebuilt from the input), `dx = col2im(Wᵀ · g_n)`, `db = Σ g`, each
+    /// only when needed. Float32 runs the C kernels, which build the columns in cache panel by panel.
     public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
                               padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
         if input.rank == 3 {
@@ -296,39 +431,20 @@ extension Tensor {
         let b = bias?.detached().contiguousData()     // [O]
         let needsInputGradient = input.isTracked, needsWeightGradient = weight.isTracked
         let needsBiasGradient = bias?.isTracked ?? false
-        let kept = GradMode.isEnabled && needsWeightGradient ? geometry.columnsToKeep(dtype: input.dtype) : nil
         let out = Tensor(uninitialized: [n, o, ho, wo], dtype: input.dtype)
-        func run<T: FloatElement>(_: T.Type) {
-            geometry.correlate(image: x.pointer(T.self), weight: wt.pointer(T.self), bias: b?.pointer(T.self),
-                               output: out.pointer(T.self), keep: kept?.pointer(T.self))
-        }
-        switch input.dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        default: unsupported("conv2d", input.dtype)
-        }
+        geometry.correlate(image: x, weight: wt, bias: b, output: out, op: "conv2d")
 
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
         return differentiable("conv2d", inputs: inputs, output: out) { g in   // g: [N, O, Ho, Wo]
             let gc = g.contiguousData()
             var dx: Tensor?, dW: Tensor?
-            func run<T: FloatElement>(_: T.Type) {
-                if needsInputGradient {   // dx = col2im(Wᵀ · g_n)   [N, C, H, W]
-                    let d = Tensor(uninitialized: x.shape, dtype: x.dtype)
-                    geometry.scatter(output: gc.pointer(T.self), weight: wt.pointer(T.self), bias: nil, image: d.pointer(T.self))
-                    dx = d
-                }
-                if needsWeightGradient {  // dW = Σ_n g_n · colsₙᵀ   [O, K]
-                    let d = Tensor(uninitialized: wt.shape, dtype: wt.dtype)
-                    geometry.weightGradient(image: x.pointer(T.self), keptColumns: kept.map { UnsafePointer($0.pointer(T.self)) },
-                                            output: gc.pointer(T.self), into: d.pointer(T.self))
-                    dW = d
-                }
+            if needsInputGradient {   // dx = col2im(Wᵀ · g_n)   [N, C, H, W]
+                dx = Tensor(uninitialized: x.shape, dtype: x.dtype)
+                geometry.scatter(output: gc, weight: wt, bias: nil, image: dx!, op: "conv2d backward")
             }
-            switch gc.dtype {
-            case .float32: run(Float.self)
-            case .float64: run(Double.self)
-            default: unsupported("conv2d backward", gc.dtype)
+            if needsWeightGradient {  // dW = Σ_n g_n · colsₙᵀ   [O, K]
+                dW = Tensor(uninitialized: wt.shape, dtype: wt.dtype)
+                geometry.weightGradient(image: x, output: gc, into: dW!, op: "conv2d backward")
             }
             return [dx, dW] + (bias == nil ? [] : [needsBiasGradient ? gc.sum(dims: [0, 2, 3]) : nil])   // db = Σ_{n,i,j} g  [O]
         }
@@ -359,9 +475,9 @@ extension Tensor {
     /// → `[N, C_out, Ho, Wo]` with `Ho = (H − 1)·sh − 2·ph + dh·(kh − 1) + oph + 1` (likewise `Wo`).
     /// `outputPadding` adds rows/columns at the bottom/right and must be smaller than the stride or the dilation.
     ///
-    /// Forward, per image: one gemm `Wᵀ · x` per group into columns, col2im onto the output planes (which start
-    /// as the bias). Backward: `dx = W ⋆ g` (im2col of the gradient, then gemm), `dW = Σ_n x_n · cols(g_n)ᵀ`,
-    /// `db = Σ g`; the gradient's columns are built once per backward and shared by `dx` and `dW` when they fit.
+    /// Forward, per image: `Wᵀ · x` per group into columns, col2im onto the output planes (which start as the
+    /// bias). Backward: `dx = W ⋆ g` (the columns of the gradient times the weight), `dW = Σ_n x_n · cols(g_n)ᵀ`,
+    /// `db = Σ g`.
     public static func convTranspose2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
                                        padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0),
                                        dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
@@ -403,40 +519,19 @@ extension Tensor {
         let needsInputGradient = input.isTracked, needsWeightGradient = weight.isTracked
         let needsBiasGradient = bias?.isTracked ?? false
         let out = Tensor(uninitialized: [n, cout, ho, wo], dtype: input.dtype)
-        func run<T: FloatElement>(_: T.Type) {
-            geometry.scatter(output: x.pointer(T.self), weight: wt.pointer(T.self), bias: b?.pointer(T.self),
-                             image: out.pointer(T.self))
-        }
-        switch input.dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
-        default: unsupported("convTranspose2d", input.dtype)
-        }
+        geometry.scatter(output: x, weight: wt, bias: b, image: out, op: "convTranspose2d")
 
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
         return differentiable("convTranspose2d", inputs: inputs, output: out) { g in   // g: [N, C_out, Ho, Wo]
             let gc = g.contiguousData()
             var dx: Tensor?, dW: Tensor?
-            func run<T: FloatElement>(_: T.Type) {
-                let kept = needsInputGradient && needsWeightGradient ? geometry.columnsToKeep(dtype: gc.dtype) : nil
-                defer { withExtendedLifetime(kept) {} }   // weightGradient reads it through a raw pointer
-                if needsInputGradient {   // dx = W ⋆ g   [N, C_in, H, W]
-                    let d = Tensor(uninitialized: x.shape, dtype: x.dtype)
-                    geometry.correlate(image: gc.pointer(T.self), weight: wt.pointer(T.self), bias: nil,
-                                       output: d.pointer(T.self), keep: kept?.pointer(T.self))
-                    dx = d
-                }
-                if needsWeightGradient {  // dW = Σ_n x_n · cols(g_n)ᵀ   [C_in, K]
-                    let d = Tensor(uninitialized: wt.shape, dtype: wt.dtype)
-                    geometry.weightGradient(image: gc.pointer(T.self), keptColumns: kept.map { UnsafePointer($0.pointer(T.self)) },
-                                            output: x.pointer(T.self), into: d.pointer(T.self))
-                    dW = d
-                }
+            if needsInputGradient {   // dx = W ⋆ g   [N, C_in, H, W]
+                dx = Tensor(uninitialized: x.shape, dtype: x.dtype)
+                geometry.correlate(image: gc, weight: wt, bias: nil, output: dx!, op: "convTranspose2d backward")
             }
-            switch gc.dtype {
-            case .float32: run(Float.self)
-            case .float64: run(Double.self)
-            default: unsupported("convTranspose2d backward", gc.dtype)
+            if needsWeightGradient {  // dW = Σ_n x_n · cols(g_n)ᵀ   [C_in, K]
+                dW = Tensor(uninitialized: wt.shape, dtype: wt.dtype)
+                geometry.weightGradient(image: gc, output: x, into: dW!, op: "convTranspose2d backward")
             }
             return [dx, dW] + (bias == nil ? [] : [needsBiasGradient ? gc.sum(dims: [0, 2, 3]) : nil])   // db = Σ g  [C_out]
         }

@@ -4,7 +4,8 @@
 /// Shapes: `N` = batch, `C` = channels, `S` = positions per channel (the product of the dims after `C`),
 /// `G` = groups, `M` = rows of a layer norm, `K` = elements each row normalises over.
 /// Layer norm over `[M, K]` is group norm with `N = M`, `C = K`, `S = 1`, `G = 1`, so both share the
-/// group kernels; batch norm normalises each channel over `N·S` strided elements and has its own.
+/// group kernels; batch norm normalises each channel over `N·S` strided elements and has its own: the C kernels
+/// of `BatchNormKernels` for Float32 (statistics, forward map, backward), Swift loops for Float64.
 ///
 /// reference (backward, over the normalised set of size B, with x̂ = (x − μ)·rstd):
 /// `dx = rstd·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂))`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
@@ -72,9 +73,9 @@ extension Tensor {
         let rstd = Tensor(uninitialized: [c], dtype: dtype)
         let out = Tensor(uninitialized: input.shape, dtype: dtype)
         let useBatchStats = training && count > 0
-        func run<T: FloatElement>(_: T.Type) {
+        func statistics<T: FloatElement>(_: T.Type, _ batch: () -> Void) {
             if useBatchStats {
-                channelStatistics(x.pointer(T.self), n: n, c: c, s: s, mean: mean.pointer(T.self), variance: variance.pointer(T.self))
+                batch()
             } else if training {
                 mean.fill(0); variance.fill(1)
             } else {
@@ -84,12 +85,25 @@ extension Tensor {
             let (v, r) = (variance.pointer(T.self), rstd.pointer(T.self))
             let epsilon = T(fromDouble: eps)
             for ch in 0..<c { r[ch] = 1 / (v[ch] + epsilon).squareRoot() }
-            channelNormForward(x.pointer(T.self), out.pointer(T.self), w: w?.pointer(T.self), b: b?.pointer(T.self),
-                               mean: mean.pointer(T.self), rstd: r, n: n, c: c, s: s)
         }
         switch dtype {
-        case .float32: run(Float.self)
-        case .float64: run(Double.self)
+        case .float32:   // the C kernels: y = (x − μ)·(γ·rstd) + β
+            let kernels = BatchNormKernels.selected
+            statistics(Float.self) {
+                kernels.statistics(x.pointer(Float.self), n: n, c: c, s: s, mean: mean.pointer(Float.self),
+                                   variance: variance.pointer(Float.self))
+            }
+            let (scale, shift) = channelScaleAndShift(w, b, rstd: rstd, c: c)
+            kernels.affine(x.pointer(Float.self), n: n, c: c, s: s, mean: mean.pointer(Float.self), scale: scale.pointer(Float.self),
+                           shift: shift.pointer(Float.self), into: out.pointer(Float.self))
+        case .float64:
+            statistics(Double.self) {
+                channelStatistics(x.pointer(Double.self), n: n, c: c, s: s, mean: mean.pointer(Double.self),
+                                  variance: variance.pointer(Double.self))
+            }
+            channelNormForward(x.pointer(Double.self), out.pointer(Double.self), w: w?.pointer(Double.self),
+                               b: b?.pointer(Double.self), mean: mean.pointer(Double.self), rstd: rstd.pointer(Double.self),
+                               n: n, c: c, s: s)
         default: unsupported("batchNorm", dtype)
         }
         if useBatchStats {
@@ -215,6 +229,18 @@ extension Tensor {
         return (dx, dw, db)
     }
 
+    /// Float32 `γ·rstd` and `β` per channel (1 and 0 without the affine parameters), `[C]` each.
+    private static func channelScaleAndShift(_ w: Tensor?, _ b: Tensor?, rstd: Tensor, c: Int) -> (Tensor, Tensor) {
+        let scale = Tensor(uninitialized: [c], dtype: .float32), shift = Tensor(uninitialized: [c], dtype: .float32)
+        let (sp, hp, r) = (scale.pointer(Float.self), shift.pointer(Float.self), rstd.pointer(Float.self))
+        let (wp, bp) = (w?.pointer(Float.self), b?.pointer(Float.self))
+        for ch in 0..<c {
+            sp[ch] = (wp?[ch] ?? 1) * r[ch]
+            hp[ch] = bp?[ch] ?? 0
+        }
+        return (scale, shift)
+    }
+
     /// dx `[N, C, S]`, dγ `[C]`, dβ `[C]` of batch normalisation. With batch statistics the mean and
     /// variance depend on x and dx takes the full formula; with running statistics dx = dy·γ·rstd.
     private static func channelNormBackward(_ g: Tensor, x: Tensor, weight w: Tensor?, mean: Tensor, rstd: Tensor,
@@ -222,6 +248,19 @@ extension Tensor {
         let dy = g.contiguousData()
         let dx = Tensor(uninitialized: x.shape, dtype: x.dtype)
         let dw = Tensor(uninitialized: [c], dtype: x.dtype), db = Tensor(uninitialized: [c], dtype: x.dtype)
+        if x.dtype == .float32 {   // the C kernels; γ is constant over a channel, so mean(dy·γ) = γ·dβ/M
+            let kernels = BatchNormKernels.selected
+            let (xp, gp, mp, rp) = (x.pointer(Float.self), dy.pointer(Float.self), mean.pointer(Float.self), rstd.pointer(Float.self))
+            let (dwp, dbp) = (dw.pointer(Float.self), db.pointer(Float.self))
+            kernels.gradientSums(gp, xp, n: n, c: c, s: s, mean: mp, rstd: rp, sumDy: dbp, sumDyXhat: dwp)
+            let (scale, _) = channelScaleAndShift(w, nil, rstd: rstd, c: c)
+            let meanDy = Tensor(uninitialized: [c], dtype: .float32), meanDyXhat = Tensor(uninitialized: [c], dtype: .float32)
+            let (md, mx, m) = (meanDy.pointer(Float.self), meanDyXhat.pointer(Float.self), Float(n * s))
+            for ch in 0..<c { (md[ch], mx[ch]) = (dbp[ch] / m, dwp[ch] / m) }
+            kernels.inputGradient(gp, batchStatistics ? xp : nil, n: n, c: c, s: s, mean: mp, rstd: rp,
+                                  scale: scale.pointer(Float.self), meanDy: md, meanDyXhat: mx, into: dx.pointer(Float.self))
+            return (dx, dw, db)
+        }
         func run<T: FloatElement>(_: T.Type) {
             let (xp, gp, dxp) = (x.pointer(T.self), dy.pointer(T.self), dx.pointer(T.self))
             let wp = w?.pointer(T.self)
@@ -261,7 +300,6 @@ extension Tensor {
             }
         }
         switch x.dtype {
-        case .float32: run(Float.self)
         case .float64: run(Double.self)
         default: unsupported("batchNorm backward", x.dtype)
         }

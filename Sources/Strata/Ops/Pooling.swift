@@ -55,7 +55,9 @@ extension Tensor {
         let indices = Tensor(uninitialized: out.shape, dtype: .int64)   // flat h·W + w of each maximum in its plane
         func run<T: FloatElement>(_: T.Type) {
             let src = x.pointer(T.self), dst = out.pointer(T.self), arg = indices.pointer(Int64.self)
-            parallelFor(geo.planes, grain: geo.grain(window: kernel.0 * kernel.1)) { planes in
+            // Each window is clipped to the input, so that is its cost (a kernel near Int.max costs H·W, not kh·kw).
+            let window = Swift.min(kernel.0, geo.height) * Swift.min(kernel.1, geo.width)
+            parallelFor(geo.planes, grain: geo.grain(window: window)) { planes in
                 for p in planes {
                     let s = src + p * geo.plane, d = dst + p * geo.outPlane, a = arg + p * geo.outPlane
                     for oh in 0..<ho {
@@ -136,7 +138,8 @@ extension Tensor {
         let hWindows = (0..<ho).map { oh in Self.paddedWindow(oh, kernel: kernel.0, stride: stride.0, padding: padding.0, size: geo.height) }
         let wWindows = (0..<wo).map { ow in Self.paddedWindow(ow, kernel: kernel.1, stride: stride.1, padding: padding.1, size: geo.width) }
         let divisors = hWindows.flatMap { hw in
-            wWindows.map { ww in Double(countIncludePad ? hw.padded * ww.padded : hw.inside.count * ww.inside.count) }
+            // In Double: a padded window's area may exceed Int (padding near Int.max / 2 on both axes).
+            wWindows.map { ww in countIncludePad ? Double(hw.padded) * Double(ww.padded) : Double(hw.inside.count * ww.inside.count) }
         }
         let windows = AveragingWindows(rows: hWindows.map(\.inside), columns: wWindows.map(\.inside), divisors: divisors)
         let out = Tensor(uninitialized: Array(shape.dropLast(2)) + [ho, wo], dtype: dtype)

@@ -74,10 +74,13 @@ public enum CheckedSize {
 ///
 /// Defaults to half the machine's physical memory, or to `STRATA_MEMORY_BUDGET` when that is set: a byte count
 /// with an optional `K`, `M`, `G` or `T` suffix (powers of 1024), for example `512M`. A value that does not
-/// parse, or is zero, is ignored with a one-line warning on standard error and the default applies.
+/// parse, or is zero, is ignored with a one-line warning on standard error and the default applies
+/// (`requested()` throws for it).
 public enum MemoryBudget {
+    /// The environment variable that sets the budget.
+    public static let environmentVariable = "STRATA_MEMORY_BUDGET"
     private static let override = Atomic<Int>(0)
-    private static let fromEnvironment: Int = resolve(ProcessInfo.processInfo.environment["STRATA_MEMORY_BUDGET"])
+    private static let fromEnvironment: Int = resolve(ProcessInfo.processInfo.environment)
 
     /// The budget in bytes. Setting it overrides the environment for the rest of the process.
     public static var bytes: Int {
@@ -119,11 +122,24 @@ public enum MemoryBudget {
         return unit == 0 ? "\(bytes) bytes" : "\(String(format: "%.1f", value)) \(units[unit])"
     }
 
-    private static func resolve(_ text: String?) -> Int {
-        guard let text, !text.isEmpty else { return defaultBytes }
-        if let bytes = parse(text) { return bytes }
-        FileHandle.standardError.write(Data(
-            "strata: warning: STRATA_MEMORY_BUDGET=\(text) is not a positive byte count (e.g. 512M, 2G); using half the physical memory\n".utf8))
-        return defaultBytes
+    /// The budget `STRATA_MEMORY_BUDGET` asks for, or nil when it is unset or empty.
+    ///
+    /// Call it at start-up to refuse a bad value instead of running on the default: `dltrain` exits with status
+    /// 64 naming the variable and its value.
+    /// - Throws: `EnvironmentError` when the value is not a positive byte count that fits in `Int`.
+    public static func requested(environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(EnvironmentError) -> Int? {
+        guard let text = environment[environmentVariable], !text.isEmpty else { return nil }
+        guard let bytes = parse(text) else {
+            throw EnvironmentError(variable: environmentVariable, value: text, expected: "a positive byte count (e.g. 512M, 2G)")
+        }
+        return bytes
+    }
+
+    private static func resolve(_ environment: [String: String]) -> Int {
+        do { return try requested(environment: environment) ?? defaultBytes } catch {
+            FileHandle.standardError.write(Data("strata: warning: \(error); using half the physical memory\n".utf8))
+            return defaultBytes
+        }
     }
 }

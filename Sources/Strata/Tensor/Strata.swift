@@ -1,15 +1,31 @@
+import Foundation
+
 /// Library-wide settings: threads, the kernels' instruction-set level, the random seed and the buffer pool's counters.
 public enum Strata {
-    /// Threads used by OpenBLAS and by Strata's own parallel loops.
+    /// Threads used by OpenBLAS and by Strata's own parallel loops, from 1 to `maximumThreads`.
     ///
-    /// Defaults to the number of cores, or to `STRATA_THREADS` when that is set.
+    /// Defaults to the number of cores, or to `STRATA_THREADS` when that is set to an integer in that range (any
+    /// other value falls back to the cores with a warning; `requestedThreads()` throws for it).
     /// Setting it sets OpenBLAS's thread count too, so one number governs both.
     public static var threads: Int {
         get { KernelThreads.current }
         set {
-            require(newValue >= 1, "Strata.threads: must be at least 1, got \(newValue)")
+            require((1...maximumThreads).contains(newValue), "Strata.threads: must be from 1 to \(maximumThreads), got \(newValue)")
             KernelThreads.set(newValue)
         }
+    }
+
+    /// The most threads `threads` and `STRATA_THREADS` may ask for: 1024.
+    public static var maximumThreads: Int { KernelThreads.maximum }
+
+    /// The thread count `STRATA_THREADS` asks for, or nil when it is unset or empty.
+    ///
+    /// Call it at start-up to refuse a bad value instead of running on the fallback: `dltrain` exits with status
+    /// 64 naming the variable and its value.
+    /// - Throws: `EnvironmentError` when the value is not an integer from 1 to `maximumThreads`.
+    public static func requestedThreads(environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(EnvironmentError) -> Int? {
+        try KernelThreads.requested(environment: environment)
     }
 
     /// Reseeds the global random generator. The same seed gives the same numbers on every run.

@@ -254,11 +254,7 @@ private func dot(_ a: Tensor, _ b: Tensor) -> Double { zip(a.toDoubles(), b.toDo
         #expect(gradcheck(layer, inputs: [randomInput([2, 3, 1, 1])]) { layer($0[0]) }.passed)
     }
 
-    @Test func conv2dGradcheckWithoutKeptColumns() {
-        // With no room to keep the forward's columns, backward rebuilds them per image: same gradients.
-        let saved = Strata.convolutionColumnsLimit
-        Strata.convolutionColumnsLimit = 0
-        defer { Strata.convolutionColumnsLimit = saved }
+    @Test func conv2dGradcheckWithGroupsAndSamePadding() {
         let layer = Conv2d(4, 2, kernelSize: 3, padding: 1, groups: 2, dtype: .float64)
         #expect(gradcheck(layer, inputs: [randomInput([2, 4, 4, 3])]) { layer($0[0]) }.passed)
     }

@@ -57,6 +57,18 @@ import Testing
         expectClose(x16.avgPool2d(kernel: 3, stride: 1), [6, 7, 10, 11], shape: [1, 1, 2, 2], atol: 1e-12)
     }
 
+    /// A kernel of 2⁴⁰ padded by 2³⁹ fits any input (PyTorch's rule: padding at most half the kernel), and a spec
+    /// can ask for it: the windows are clipped to the input, so it costs H·W per output, and nothing overflows
+    /// (the kernel's area, or the padded window's, 2⁸⁰, was an Int product that trapped).
+    @Test func windowsNearIntMaxAreClippedToTheInput() {
+        let (k, p) = (1 << 40, 1 << 39)   // output (3 + 2·2³⁹ − 2⁴⁰) / 1 + 1 = 4 per axis
+        expectClose(x9.maxPool2d(kernel: k, stride: 1, padding: p), Array(repeating: 9, count: 16), shape: [1, 1, 4, 4], atol: 0)
+        // Every window holds all nine elements (sum 45); counting padding, each spans 2p × 2p positions.
+        expectClose(x9.avgPool2d(kernel: k, stride: 1, padding: p, countIncludePad: false), Array(repeating: 5, count: 16), atol: 1e-12)
+        let padded = 45 / (Double(2 * p) * Double(2 * p))
+        expectClose(x9.avgPool2d(kernel: k, stride: 1, padding: p), Array(repeating: padded, count: 16), atol: padded * 1e-12)
+    }
+
     @Test func avgPoolBackwardSpreadsEvenly() {
         let x = x9.detached()
         x.requiresGrad = true

@@ -1,0 +1,8 @@
+// The batch-normalisation kernels for AVX2 with FMA (8 lanes).
+#if defined(__x86_64__)
+#include "strata_batchnorm.h"
+#define STRATA_LEVEL STRATA_LEVEL_AVX2
+#include "../simd/begin.h"
+#include "batchnorm.inc"
+#include "../simd/end.h"
+#endif
