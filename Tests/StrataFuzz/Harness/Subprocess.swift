@@ -22,6 +22,8 @@ enum Termination: Equatable, CustomStringConvertible {
 /// A child process started with `posix_spawn`, its standard output piped, its standard error piped or sent to
 /// a file, and optionally a pipe to its standard input. Reaped with `wait4`, so its peak memory is known.
 final class Subprocess {
+    /// Held from making a child's pipes until it is spawned, so no other child inherits them.
+    private static let spawnLock = NSLock()
     let pid: pid_t
     private let stdinFD: Int32?
     private let stdoutFD: Int32
@@ -38,8 +40,14 @@ final class Subprocess {
         func makePipe() throws -> (read: Int32, write: Int32) {
             var fds: [Int32] = [0, 0]
             guard pipe(&fds) == 0 else { throw FuzzError("pipe failed: errno \(errno)") }
+            // Close-on-exec on both ends (posix_spawn's dup2 clears it on the child's 0, 1 and 2), set under
+            // `spawnLock`: the driver spawns from two threads, and a pipe end leaked into the other thread's child
+            // (the long-lived library child) would hold this one's output open after it exits, a false hang.
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             return (fds[0], fds[1])
         }
+        Self.spawnLock.lock()
+        defer { Self.spawnLock.unlock() }
         let output = try makePipe()
         let input = stdinPipe ? try makePipe() : nil
         let error = stderrFile == nil ? try makePipe() : nil
@@ -82,9 +90,6 @@ final class Subprocess {
         stdinFD = input?.write
         stdoutFD = output.read
         stderrFD = error?.read
-        if let stdinFD { _ = fcntl(stdinFD, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(stdoutFD, F_SETFD, FD_CLOEXEC)
-        if let stderrFD { _ = fcntl(stderrFD, F_SETFD, FD_CLOEXEC) }
     }
 
     deinit {
