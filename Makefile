@@ -44,7 +44,7 @@ build: setup check-layers
 
 # The whole suite once (on the widest level this CPU runs), then the Float32 golden and kernel suites again on
 # every level with STRATA_ISA, reusing the test binary; levels this CPU lacks are reported as skipped.
-ISA_SUITES := Golden|VectorMathTests|GradientKernelTests|KernelAgreementTests|KernelISATests|ConvolutionKernelTests|BatchNormKernelTests|ConvolutionTests|NormalizationTests|ActivationTests|ArithmeticTests|ElementwiseTests|ErfTests|SoftmaxTests
+ISA_SUITES := Golden|VectorMathTests|GradientKernelTests|KernelAgreementTests|KernelISATests|ConvolutionKernelTests|BatchNormKernelTests|ConvolutionTests|NormalizationTests|ActivationTests|ArithmeticTests|ElementwiseTests|ErfTests|SoftmaxTests|SoftmaxKernelTests|AttentionTests|GroupNormKernelTests
 test: setup check-layers
 	$(SWIFT) test -c release
 	@best=$$("$$($(SWIFT) build -c release --show-bin-path)/dlbench" --info | sed -n 's/.*widest on this CPU: \([a-z0-9]*\).*/\1/p'); \

@@ -63,3 +63,55 @@ STRATA_INLINE vf clamp(vf x, float lo, float hi) {
 }
 
 STRATA_INLINE vf vsqrt(vf x) { return __builtin_elementwise_sqrt(x); }
+
+// MARK: Lanes and horizontal reductions (the row kernels: softmax, normalisation, reductions)
+
+/// The mask of the lanes below `n` (all lanes when `n ≥ W`).
+STRATA_INLINE vi first_lanes(ptrdiff_t n) {
+    static const int32_t index[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    vi lane;
+    __builtin_memcpy(&lane, index, sizeof lane);
+    return lane < (int32_t)(n < STRATA_W ? n : STRATA_W);
+}
+
+/// `n < W` floats from `p` into the low lanes, `fill` above.
+STRATA_INLINE vf load_partial_or(const float *p, ptrdiff_t n, float fill) {
+    return select(first_lanes(n), load_partial(p, n), splat(fill));
+}
+
+/// Lane-wise `a > b ? a : b`, and NaN where either is NaN (the max reduction of PyTorch, and of the Float64 path).
+STRATA_INLINE vf vmax(vf a, vf b) { return select((a > b) | (a != a), a, b); }
+/// Lane-wise `a < b ? a : b`, and NaN where either is NaN.
+STRATA_INLINE vf vmin(vf a, vf b) { return select((a < b) | (a != a), a, b); }
+
+typedef float strata_vf8 __attribute__((ext_vector_type(8)));
+typedef float strata_vf4 __attribute__((ext_vector_type(4)));
+typedef float strata_vf2 __attribute__((ext_vector_type(2)));
+
+/// The sum of the lanes, added pairwise (halves first): a fixed tree, so the result depends only on the lanes.
+STRATA_INLINE float hsum(vf v) {
+#if STRATA_W == 16
+    const strata_vf8 h8 = v.lo + v.hi;
+    const strata_vf4 q = h8.lo + h8.hi;
+#elif STRATA_W == 8
+    const strata_vf4 q = v.lo + v.hi;
+#else
+    const strata_vf4 q = v;
+#endif
+    const strata_vf2 h = q.lo + q.hi;
+    return h.x + h.y;
+}
+
+/// The largest lane, NaN if any lane is NaN (lanes combined in order, as `vmax`).
+STRATA_INLINE float hmax(vf v) {
+    float m = v[0];
+    for (int j = 1; j < STRATA_W; j++) m = (v[j] > m || v[j] != v[j]) ? v[j] : m;
+    return m;
+}
+
+/// The smallest lane, NaN if any lane is NaN.
+STRATA_INLINE float hmin(vf v) {
+    float m = v[0];
+    for (int j = 1; j < STRATA_W; j++) m = (v[j] < m || v[j] != v[j]) ? v[j] : m;
+    return m;
+}

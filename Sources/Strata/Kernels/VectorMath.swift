@@ -1,5 +1,5 @@
 /// Float32 `exp` as a branch-free polynomial, on one value and on four lanes (SSE), for the Swift loops
-/// not yet moved to `CStrataKernels`: the recurrent gates, the softmax rows, layer norm and 2×2 max pooling.
+/// not yet moved to `CStrataKernels`: the recurrent gates and 2×2 max pooling.
 /// glibc's scalar `expf` calls were a sixth of an LSTM step (`perf` on `dlbench`). The elementwise maps run
 /// at the CPU's full width in C instead (`ElementwiseKernels`, Sources/CStrataKernels/simd/vecmath.h).
 
@@ -51,30 +51,4 @@ typealias Float4 = SIMD4<Float>
     let y = p * (r * r) + r + 1
     let bits = unsafeBitCast(shifted, to: SIMD4<UInt32>.self)
     return y * unsafeBitCast((bits &- 0x4B40_0000 &+ 127) &<< 23, to: Float4.self)
-}
-
-/// Replaces `p[i]` by `exp(p[i] − shift)` for `i < count` and returns their sum: the exponentials of a
-/// max-shifted softmax row, four lanes at a time. Exponents below −87.3 (where `exp4` clamps) give exactly
-/// 0, so `-inf` entries (masked scores) stay out of the sum and of the probabilities.
-func exponentiateShifted(_ p: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-    @inline(__always) func exp(_ v: Float4) -> Float4 {
-        let x = v - shift
-        return exp4(x).replacing(with: 0, where: x .< -87.3)
-    }
-    var total = Float4()
-    var i = 0
-    while i + 4 <= count {
-        let e = exp(load4(p + i))
-        store4(e, p + i)
-        total += e
-        i += 4
-    }
-    if i < count {
-        var v = Float4(repeating: -.infinity)
-        for j in 0..<count - i { v[j] = p[i + j] }
-        let e = exp(v)
-        for j in 0..<count - i { p[i + j] = e[j] }
-        total += e
-    }
-    return total.sum()
 }

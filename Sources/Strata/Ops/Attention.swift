@@ -99,60 +99,43 @@ extension Tensor {
         }
     }
 
-    /// Turns raw scores `[B…, L, S]` (contiguous) into attention probabilities in place, one pass per row:
-    /// `x·scale`, the mask (bool: keep where true; float: added), the causal limit, then a max-shifted softmax.
-    /// A row with nothing allowed (max `-inf`) is set to zeros. Float32 rows take their exponentials four at a time.
+    /// Turns raw scores `[B…, L, S]` (contiguous) into attention probabilities in place, one pass per row
+    /// (`attentionSoftmax`, the softmax family's kernel): `x·scale`, the mask (bool: keep where true; float:
+    /// added), the causal limit, then a max-shifted softmax. A row with nothing allowed is set to zeros.
     private static func maskedSoftmaxRows(_ scores: Tensor, batchShape: [Int], l: Int, s: Int, scale: Double,
                                           mask: Tensor?, causal: Bool, op: String) {
         let rows = Shape.count(batchShape) * l
         guard rows > 0 && s > 0 else { return }
-        // Offsets of each batch element and query row inside the (broadcast, strided) mask view.
+        // The offset of each batch element's first query row inside the (broadcast, strided) mask view.
         let maskStrides = mask?.strides ?? []
         let rank = batchShape.count
-        func maskOffset(_ row: Int) -> Int {
-            var rest = row / l, offset = (row % l) * maskStrides[rank]
+        func maskOffset(_ batch: Int) -> Int {
+            var rest = batch, offset = 0
             for d in stride(from: rank - 1, through: 0, by: -1) {
                 offset += (rest % batchShape[d]) * maskStrides[d]
                 rest /= batchShape[d]
             }
             return offset
         }
-        let column = mask.map { $0.strides[rank + 1] } ?? 0
         func run<T: FloatElement>(_: T.Type) {
             let x = scores.pointer(T.self)
-            let factor = T(fromDouble: scale)
             let keep: UnsafeMutablePointer<Bool>? = mask?.dtype == .bool ? mask!.pointer(Bool.self) : nil
             let additive: UnsafeMutablePointer<T>? = mask != nil && mask!.dtype != .bool ? mask!.pointer(T.self) : nil
             parallelFor(rows, grain: Swift.max(1, 8_192 / s)) { range in
-                for row in range {
-                    let y = x + row * s
-                    let limit = causal ? Swift.min(s, row % l + 1) : s   // keys j < limit are allowed
-                    let base = mask == nil ? 0 : maskOffset(row)
-                    var m = -T.infinity
-                    for j in 0..<s {
-                        var value = j < limit ? y[j] * factor : -T.infinity
-                        if let keep, !keep[base + j * column] { value = -T.infinity }
-                        if let additive { value += additive[base + j * column] }
-                        y[j] = value
-                        if value > m { m = value }
+                // One kernel call per batch element's share of the range.
+                var row = range.lowerBound
+                while row < range.upperBound {
+                    let (batch, query) = row.quotientAndRemainder(dividingBy: l)
+                    let count = Swift.min(l - query, range.upperBound - row)
+                    var rowMask = AttentionMask<T>(scale: T(fromDouble: scale), causal: causal)
+                    if mask != nil {
+                        let first = maskOffset(batch) + query * maskStrides[rank]
+                        rowMask.keep = keep.map { UnsafePointer($0 + first) }
+                        rowMask.additive = additive.map { UnsafePointer($0 + first) }
+                        (rowMask.rowStride, rowMask.columnStride) = (maskStrides[rank], maskStrides[rank + 1])
                     }
-                    guard m > -T.infinity else {
-                        y.update(repeating: 0, count: s)
-                        continue
-                    }
-                    var sum: T = 0
-                    if T.self == Float.self {
-                        let row = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
-                        sum = unsafeBitCast(exponentiateShifted(row, count: s, shift: unsafeBitCast(m, to: Float.self)), to: T.self)
-                    } else {
-                        for j in 0..<s {
-                            let p = T.exp(y[j] - m)
-                            y[j] = p
-                            sum += p
-                        }
-                    }
-                    let reciprocal = 1 / sum
-                    for j in 0..<s { y[j] *= reciprocal }
+                    attentionSoftmax(x + row * s, rows: count, n: s, firstQuery: query, mask: rowMask)
+                    row += count
                 }
             }
         }
@@ -165,35 +148,24 @@ extension Tensor {
     }
 
     /// `dS = P∘(dP' − Σ_j dP'∘P)·scale` per row, with `dP' = dP∘keep` when dropout was applied: the gradient of
-    /// the scaled, masked scores. Forbidden entries have `P = 0` and so get no gradient.
+    /// the scaled, masked scores (`softmaxBackwardRows`, the softmax family's gradient). Forbidden entries have
+    /// `P = 0` and so get no gradient.
     private static func softmaxScoresGradient(_ p: Tensor, _ dP: Tensor, keep: Tensor?, scale: Double) -> Tensor {
         let upstream = dP.contiguousData()
         let out = Tensor(uninitialized: p.shape, dtype: p.dtype)
         let s = p.shape[p.rank - 1]
         let rows = s > 0 ? p.count / s : 0
         func run<T: FloatElement>(_: T.Type) {
-            let (pp, gp, dp) = (p.pointer(T.self), upstream.pointer(T.self), out.pointer(T.self))
-            let kp: UnsafeMutablePointer<T>? = keep?.pointer(T.self)
-            let factor = T(fromDouble: scale)
-            parallelFor(rows, grain: Swift.max(1, 8_192 / Swift.max(s, 1))) { range in
-                for row in range {
-                    let (prow, grow, drow) = (pp + row * s, gp + row * s, dp + row * s)
-                    var dot: T = 0
-                    for j in 0..<s {
-                        let gj = kp.map { grow[j] * $0[row * s + j] } ?? grow[j]
-                        drow[j] = gj
-                        dot += gj * prow[j]
-                    }
-                    for j in 0..<s { drow[j] = prow[j] * (drow[j] - dot) * factor }
-                }
-            }
+            softmaxBackwardRows(T.self, upstream.pointer(T.self), p.pointer(T.self),
+                                keep: keep.map { UnsafePointer($0.pointer(T.self)) }, rows: rows, n: s,
+                                scale: T(fromDouble: scale), log: false, into: out.pointer(T.self))
         }
         switch p.dtype {
         case .float32: run(Float.self)
         case .float64: run(Double.self)
         default: unsupported("scaledDotProductAttention backward", p.dtype)
         }
-        withExtendedLifetime(upstream) {}
+        withExtendedLifetime((upstream, keep)) {}
         return out
     }
 

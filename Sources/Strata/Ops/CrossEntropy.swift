@@ -25,34 +25,19 @@ extension Tensor {
         let w = (weight?.to(logits.dtype).contiguousData() ?? Tensor.ones([c], dtype: logits.dtype))
         let perSample = Tensor(uninitialized: [n], dtype: logits.dtype)
         let logSumExp = Tensor(uninitialized: [n], dtype: logits.dtype)
-        var denominator = 0.0
         func forward<T: FloatElement>(_: T.Type) {
-            let zp = z.pointer(T.self), wp = w.pointer(T.self), lp = perSample.pointer(T.self), sp = logSumExp.pointer(T.self)
-            let smoothing = T(labelSmoothing)
-            for i in 0..<n {
-                let row = zp + i * c
-                let m = reduceRun(MaxReduce.self, row, c)
-                var total: T = 0
-                for k in 0..<c { total += T.exp(row[k] - m) }
-                let lse = m + T.log(total)
-                sp[i] = lse
-                guard y[i] != Int64(ignoreIndex) else { lp[i] = 0; continue }
-                let label = Int(y[i])
-                var loss = (1 - smoothing) * wp[label] * (lse - row[label])
-                if labelSmoothing > 0 {
-                    var weighted: T = 0
-                    for k in 0..<c { weighted += wp[k] * (lse - row[k]) }
-                    loss += smoothing / T(c) * weighted
-                }
-                lp[i] = loss
-                denominator += Double(wp[label])
-            }
+            crossEntropyForward(T.self, z.pointer(T.self), rows: n, c: c, labels: y, ignoreIndex: Int64(ignoreIndex),
+                                weight: w.pointer(T.self), smoothing: T(fromDouble: labelSmoothing),
+                                loss: perSample.pointer(T.self), logSumExp: logSumExp.pointer(T.self))
         }
         switch logits.dtype {
         case .float32: forward(Float.self)
         case .float64: forward(Double.self)
         default: unsupported("crossEntropy", logits.dtype)
         }
+        // The mean divides by the summed weight of the samples that count, as PyTorch.
+        let weights = w.toDoubles()
+        let denominator = y.reduce(0.0) { $1 == Int64(ignoreIndex) ? $0 : $0 + weights[Int($1)] }
         let output: Tensor = withNoGrad {
             switch reduction {
             case .none: perSample
@@ -62,28 +47,15 @@ extension Tensor {
         }
         let scale = reduction == .mean ? 1 / denominator : 1
         return Tensor.differentiable("crossEntropy", inputs: [logits], output: output) { g in
-            // g: [] for mean/sum, [N] for none.
-            let upstream = g.expanded(to: [n]).contiguousData()
+            // g: [] for mean/sum (read through stride 0), [N] for none.
+            let upstream = g.contiguousData()
             let grad = Tensor(uninitialized: [n, c], dtype: z.dtype)
             func backward<T: FloatElement>(_: T.Type) {
-                let zp = z.pointer(T.self), wp = w.pointer(T.self), sp = logSumExp.pointer(T.self)
-                let gp = upstream.pointer(T.self), dp = grad.pointer(T.self)
-                let smoothing = T(labelSmoothing)
-                var totalWeight: T = 0
-                for k in 0..<c { totalWeight += wp[k] }
-                for i in 0..<n {
-                    let out = dp + i * c
-                    guard y[i] != Int64(ignoreIndex) else { out.update(repeating: 0, count: c); continue }
-                    let row = zp + i * c, label = Int(y[i])
-                    let s = gp[i] * T(scale)
-                    let hard = (1 - smoothing) * wp[label]
-                    let soft = smoothing / T(c)
-                    for k in 0..<c {
-                        let p = T.exp(row[k] - sp[i])
-                        out[k] = s * (hard * p + soft * (totalWeight * p - wp[k]))
-                    }
-                    out[label] -= s * hard
-                }
+                crossEntropyBackward(T.self, z.pointer(T.self), logSumExp: logSumExp.pointer(T.self), rows: n, c: c,
+                                     labels: y, ignoreIndex: Int64(ignoreIndex), weight: w.pointer(T.self),
+                                     smoothing: T(fromDouble: labelSmoothing), upstream: upstream.pointer(T.self),
+                                     upstreamStride: g.count == 1 ? 0 : 1, scale: T(fromDouble: scale),
+                                     into: grad.pointer(T.self))
             }
             switch z.dtype {
             case .float32: backward(Float.self)

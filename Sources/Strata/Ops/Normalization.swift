@@ -4,8 +4,9 @@
 /// Shapes: `N` = batch, `C` = channels, `S` = positions per channel (the product of the dims after `C`),
 /// `G` = groups, `M` = rows of a layer norm, `K` = elements each row normalises over.
 /// Layer norm over `[M, K]` is group norm with `N = M`, `C = K`, `S = 1`, `G = 1`, so both share the
-/// group kernels; batch norm normalises each channel over `N·S` strided elements and has its own: the C kernels
-/// of `BatchNormKernels` for Float32 (statistics, forward map, backward), Swift loops for Float64.
+/// group kernels: the C group-norm family for Float32 (Kernels/GroupNormKernels.swift), Swift loops for Float64.
+/// Batch norm normalises each channel over `N·S` strided elements and has its own: the C kernels of
+/// `BatchNormKernels` for Float32 (statistics, forward map, backward), Swift loops for Float64.
 ///
 /// reference (backward, over the normalised set of size B, with x̂ = (x − μ)·rstd):
 /// `dx = rstd·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂))`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
@@ -147,11 +148,11 @@ extension Tensor {
                              eps: T(fromDouble: eps))
         }
         switch dtype {
-        case .float32 where s == 1 && groups == 1:
-            layerNormRowsForward(x.pointer(Float.self), out.pointer(Float.self), w: w?.pointer(Float.self), b: b?.pointer(Float.self),
-                                 mean: mean.pointer(Float.self), rstd: rstd.pointer(Float.self), rows: n, length: c,
-                                 eps: Float(eps))
-        case .float32: run(Float.self)
+        case .float32:
+            GroupNormKernels.selected.forward(x.pointer(Float.self), gamma: w?.pointer(Float.self),
+                                              beta: b?.pointer(Float.self), n: n, c: c, s: s, groups: groups,
+                                              eps: Float(eps), into: out.pointer(Float.self),
+                                              mean: mean.pointer(Float.self), rstd: rstd.pointer(Float.self))
         case .float64: run(Double.self)
         default: unsupported(op, dtype)
         }
@@ -218,11 +219,14 @@ extension Tensor {
             }
         }
         switch x.dtype {
-        case .float32 where s == 1 && groups == 1:
-            layerNormRowsBackward(dy.pointer(Float.self), x.pointer(Float.self), w: w?.pointer(Float.self),
-                                  mean: mean.pointer(Float.self), rstd: rstd.pointer(Float.self), rows: n, length: c,
-                                  dx: dx.pointer(Float.self), dw: dw.pointer(Float.self), db: db.pointer(Float.self))
-        case .float32: run(Float.self)
+        case .float32:
+            let partials = Tensor(uninitialized: [GroupNormKernels.partials(blocks: n * groups, blockSize: c / groups * s), 2 * c],
+                                  dtype: .float32)
+            GroupNormKernels.selected.backward(dy.pointer(Float.self), x.pointer(Float.self), gamma: w?.pointer(Float.self),
+                                               mean: mean.pointer(Float.self), rstd: rstd.pointer(Float.self), n: n, c: c,
+                                               s: s, groups: groups, partials: partials.pointer(Float.self),
+                                               dx: dx.pointer(Float.self), dgamma: dw.pointer(Float.self),
+                                               dbeta: db.pointer(Float.self))
         case .float64: run(Double.self)
         default: unsupported("groupNorm backward", x.dtype)
         }
@@ -372,132 +376,6 @@ private func channelNormForward<T: FloatElement>(_ x: UnsafeMutablePointer<T>, _
             let ch = row % c
             let mu = mean[ch], scale = (w?[ch] ?? 1) * rstd[ch], shift = b?[ch] ?? 0
             for i in row * s..<(row + 1) * s { y[i] = (x[i] - mu) * scale + shift }
-        }
-    }
-}
-
-// MARK: Layer-norm rows, Float32 on four lanes
-//
-// A layer norm (`S = 1`, one group) normalises contiguous rows of `K` elements, where the group kernels'
-// per-channel loops above have length 1 and run scalar: forward and backward were 12% of a transformer step.
-// These walk each row four lanes at a time, with the same formulas.
-
-/// `Σ p[i]` over `k` contiguous elements, in eight lanes.
-@inline(__always) private func rowSum(_ p: UnsafePointer<Float>, _ k: Int) -> Float {
-    var (a, b) = (Float4(), Float4())
-    var i = 0
-    while i + 8 <= k {
-        a += load4(p + i)
-        b += load4(p + i + 4)
-        i += 8
-    }
-    var total = (a + b).sum()
-    while i < k {
-        total += p[i]
-        i += 1
-    }
-    return total
-}
-
-/// `Σ (p[i] − mu)²` over `k` contiguous elements, in eight lanes.
-@inline(__always) private func rowSquaredDeviations(_ p: UnsafePointer<Float>, _ mu: Float, _ k: Int) -> Float {
-    var (a, b) = (Float4(), Float4())
-    var i = 0
-    while i + 8 <= k {
-        let (u, v) = (load4(p + i) - mu, load4(p + i + 4) - mu)
-        a += u * u
-        b += v * v
-        i += 8
-    }
-    var total = (a + b).sum()
-    while i < k {
-        total += (p[i] - mu) * (p[i] - mu)
-        i += 1
-    }
-    return total
-}
-
-/// Layer-norm forward over `x [M, K]`: per row the mean and rstd (saved, `[M]`), then `y = (x − μ)·rstd·γ + β`.
-private func layerNormRowsForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                  w: UnsafePointer<Float>?, b: UnsafePointer<Float>?,
-                                  mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-                                  rows: Int, length k: Int, eps: Float) {
-    parallelFor(rows, grain: max(1, 16_384 / max(k, 1))) { range in
-        for row in range {
-            let (xr, yr) = (x + row * k, y + row * k)
-            let mu = k > 0 ? rowSum(xr, k) / Float(k) : 0
-            // Two passes, as groupNormForward: Σ(x − μ)² does not cancel as Σx² − Kμ² would.
-            let r = 1 / ((k > 0 ? rowSquaredDeviations(xr, mu, k) / Float(k) : 0) + eps).squareRoot()
-            (mean[row], rstd[row]) = (mu, r)
-            var j = 0
-            while j + 4 <= k {
-                var v = (load4(xr + j) - mu) * r
-                if let w { v *= load4(w + j) }
-                if let b { v += load4(b + j) }
-                store4(v, yr + j)
-                j += 4
-            }
-            while j < k {
-                yr[j] = (xr[j] - mu) * r * (w?[j] ?? 1) + (b?[j] ?? 0)
-                j += 1
-            }
-        }
-    }
-}
-
-/// Layer-norm backward over `[M, K]`: `dx` row by row from the row's two sums (the file header's formula),
-/// then `dγ = Σ_rows dy·x̂` and `dβ = Σ_rows dy`, each chunk owning a range of columns and walking every row.
-private func layerNormRowsBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, w: UnsafePointer<Float>?,
-                                   mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, length k: Int,
-                                   dx: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>,
-                                   db: UnsafeMutablePointer<Float>) {
-    parallelFor(rows, grain: max(1, 8_192 / max(k, 1))) { range in
-        for row in range {
-            let (gr, xr, dr) = (g + row * k, x + row * k, dx + row * k)
-            let (mu, r) = (mean[row], rstd[row])
-            var (sumD, sumDXhat) = (Float4(), Float4())
-            var j = 0
-            while j + 4 <= k {
-                var d = load4(gr + j)
-                if let w { d *= load4(w + j) }
-                sumD += d
-                sumDXhat += d * ((load4(xr + j) - mu) * r)
-                j += 4
-            }
-            var (totalD, totalDXhat) = (sumD.sum(), sumDXhat.sum())
-            for i in j..<k {
-                let d = gr[i] * (w?[i] ?? 1)
-                totalD += d
-                totalDXhat += d * ((xr[i] - mu) * r)
-            }
-            let (meanD, meanDXhat) = (totalD / Float(k), totalDXhat / Float(k))
-            j = 0
-            while j + 4 <= k {
-                var d = load4(gr + j)
-                if let w { d *= load4(w + j) }
-                store4(r * (d - meanD - (load4(xr + j) - mu) * r * meanDXhat), dr + j)
-                j += 4
-            }
-            for i in j..<k { dr[i] = r * (gr[i] * (w?[i] ?? 1) - meanD - (xr[i] - mu) * r * meanDXhat) }
-        }
-    }
-    parallelFor(k, grain: max(1, 16_384 / max(rows, 1))) { columns in
-        (dw + columns.lowerBound).update(repeating: 0, count: columns.count)
-        (db + columns.lowerBound).update(repeating: 0, count: columns.count)
-        for row in 0..<rows {
-            let (gr, xr) = (g + row * k, x + row * k)
-            let (mu, r) = (mean[row], rstd[row])
-            var j = columns.lowerBound
-            while j + 4 <= columns.upperBound {
-                let d = load4(gr + j)
-                store4(load4(dw + j) + d * ((load4(xr + j) - mu) * r), dw + j)
-                store4(load4(db + j) + d, db + j)
-                j += 4
-            }
-            for i in j..<columns.upperBound {
-                dw[i] += gr[i] * ((xr[i] - mu) * r)
-                db[i] += gr[i]
-            }
         }
     }
 }

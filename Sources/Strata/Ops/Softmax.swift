@@ -1,5 +1,5 @@
 /// Softmax and log-softmax along one dimension, with fused kernels for the forward and the pullback
-/// (Kernels/Reduce.swift). The input is made contiguous and viewed as `[outer, length, inner]`, `length`
+/// (Kernels/SoftmaxKernels.swift). The input is made contiguous and viewed as `[outer, length, inner]`, `length`
 /// being the size of the normalised dimension, so any dim runs without a transpose.
 extension Tensor {
     /// `exp(x − m) / Σ exp(x − m)` along `dim`, `m` the max along `dim` (so ±1e4 logits stay finite).

@@ -52,8 +52,11 @@ import Testing
         for r in [0, 777, 1_999] {
             #expect(rows.select(0, r).toDoubles() == x.select(0, r).softmax(dim: 0).toDoubles())
         }
-        for c in [0, 31, 63] {
-            #expect(columns.select(1, c).toDoubles() == x.select(1, c).softmax(dim: 0).toDoubles())
+        // A column's result does not depend on its neighbours or its thread's share, bit for bit; it matches
+        // the Float64 softmax of the column within the kernels' bound (the lanes sum in another order than a row's).
+        for c in [0, 31, 62] {
+            #expect(columns.slice(1, c..<c + 2).toDoubles() == x.slice(1, c..<c + 2).softmax(dim: 0).toDoubles())
+            expectClose(columns.select(1, c), x.select(1, c).to(.float64).softmax(dim: 0).toDoubles(), atol: 0, rtol: 1e-5)
         }
     }
 
