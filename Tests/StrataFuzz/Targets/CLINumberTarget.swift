@@ -69,9 +69,10 @@ struct CLINumberTarget: FuzzTarget {
             let name = String(value.prefix { $0 != "=" })
             return ["parse": .either(mustName: name)]
         }
-        // Counts that no range could allow: not a decimal number, below 1 (0 for --limit means none), or above 2^53.
+        // Counts that no range could allow: not a decimal number, below 1, or above 2^53 (for --limit, which a
+        // dataset caps as PyTorch's Subset would, only the first two).
         if Self.counts.contains(flag) {
-            let absurd = Int(value).map { $0 < 1 || $0 > 1 << 53 } ?? true
+            let absurd = Int(value).map { $0 < 1 || ($0 > 1 << 53 && flag != "--limit") } ?? true
             if absurd { return ["parse": .invalid(reason: "\(flag) \(value) is not a count in range", mustName: flag)] }
         }
         return ["parse": .either(mustName: flag)]
