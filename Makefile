@@ -5,7 +5,7 @@ APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libopenmpi-
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: setup build test demo docs check-layers bench bench-e2e bench-distributed clean
+.PHONY: setup build test fuzz demo docs check-layers bench bench-e2e bench-distributed clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -62,7 +62,28 @@ test: setup check-layers
 	  ran="$$ran $$isa"; \
 	done; \
 	echo "make test: instruction-set levels run:$$ran; skipped:$${skipped:- none}"
+	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_BUILT=1
 	@$(MAKE) --no-print-directory docs
+
+# The fuzz harness (Tests/StrataFuzz) with the release builds: first every case kept in Tests/FuzzRegressions
+# (each a crash or silent accept a run once found) replayed through the library and dltrain, then SECONDS of
+# seeded mutation and hostile cases over checkpoints, safetensors, IDX (raw and gzipped), CIFAR and PNM files,
+# model specs and CLI numbers.
+# Any crash, hang, silent accept or unnamed error fails it; each finding's files are kept under .build/fuzz/findings
+# (replay one with `StrataFuzz replay DIR`). `make test` runs it for FUZZ_TEST_SECONDS on the binaries its
+# `swift test -c release` built (FUZZ_BUILT=1 skips the build, which would otherwise redo them without testability).
+# FUZZ_TARGETS: the input kinds to run (StrataFuzz --targets); `all`, the default, adds the spec and cli targets
+# (model specs, CLI numbers and environment variables) to the file kinds.
+SECONDS ?= 600
+FUZZ_SEED ?= 13
+FUZZ_TEST_SECONDS ?= 60
+FUZZ_TARGETS ?= all
+fuzz: setup
+	@[ -n "$(FUZZ_BUILT)" ] || { $(SWIFT) build -c release --product StrataFuzz && $(SWIFT) build -c release --product dltrain; }
+	@bin="$$($(SWIFT) build -c release --show-bin-path)"; \
+	"$$bin/StrataFuzz" replay Tests/FuzzRegressions --out .build/fuzz-replay || exit 1; \
+	targets="$(FUZZ_TARGETS)"; [ "$$targets" = all ] && targets=""; \
+	"$$bin/StrataFuzz" --seconds $(SECONDS) --seed $(FUZZ_SEED) --out .build/fuzz $${targets:+--targets $$targets}
 
 # The DocC reference and articles of Strata and StrataTraining (Sources/*/*.docc, the code from Snippets/), as one
 # static site in .build/docs: serve it with `python3 -m http.server -d .build/docs` and open /documentation/strata.

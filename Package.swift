@@ -96,6 +96,9 @@ let package = Package(
         // of Snippets/ (ExamplesTests; `swift build` builds them, `swift test` does not, so `make test` runs both).
         // pytorch_interop.py moves checkpoints to and from PyTorch (run by the tests when torch is installed).
         .testTarget(name: "DLTrainTests", dependencies: ["DLTrainKit", "Strata", "StrataTraining"], exclude: ["pytorch_interop.py"]),
+        // The fuzz harness (`make fuzz`, and a bounded run in `make test`): seeded mutation and hostile cases over
+        // checkpoints, model specs, datasets, images and CLI numbers, through the library and the built dltrain.
+        .executableTarget(name: "StrataFuzz", dependencies: ["DLTrainKit", "Strata", "StrataTraining"], path: "Tests/StrataFuzz"),
         // A test fixture, not a product: DLTrainTests runs it under `mpirun -np 2` to check the collectives.
         .executableTarget(name: "DistributedHarness", dependencies: ["DLTrainKit", "Strata", "StrataDistributed", "StrataTraining"],
                           path: "Tests/DistributedHarness"),

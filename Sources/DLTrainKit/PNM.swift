@@ -40,8 +40,11 @@ public struct PNMImage: Equatable, Sendable {
                 } else { break }
             }
         }
-        func number(_ field: String) throws -> Int {
+        /// A decimal field; a header field must follow at least one whitespace byte or comment.
+        func number(_ field: String, separated: Bool = true) throws -> Int {
+            let start = position
             skipSpaceAndComments()
+            guard !separated || position > start else { throw PNMError.badHeader(file, field: field) }
             var value = 0, digits = 0
             while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) {
                 value = value * 10 + Int(bytes[position] - UInt8(ascii: "0"))
@@ -56,24 +59,31 @@ public struct PNMImage: Equatable, Sendable {
         guard width > 0 else { throw PNMError.badHeader(file, field: "width") }
         guard height > 0 else { throw PNMError.badHeader(file, field: "height") }
         guard (1...65535).contains(maxValue) else { throw PNMError.badHeader(file, field: "maxval") }
+        // width, height ≤ 2^24 and channels ≤ 3, so the count fits; it is checked against the bytes the file
+        // holds before anything is allocated (a 27-byte header may claim 2^48 pixels).
         let count = width * height * channels
-        var samples = [Int](repeating: 0, count: count)
         if binary {
             guard position < bytes.count, isSpace(bytes[position]) else { throw PNMError.badHeader(file, field: "maxval") }
             position += 1
-            let size = maxValue > 255 ? 2 : 1
-            let available = bytes.count - position
+        }
+        let size = maxValue > 255 ? 2 : 1
+        let available = bytes.count - position
+        var samples: [Int] = []
+        // Binary samples take `size` bytes each, ASCII ones at least two (a digit and a separator): never
+        // reserve more than the file holds.
+        samples.reserveCapacity(min(count, binary ? available / size : available / 2 + 1))
+        if binary {
             guard available >= count * size else { throw PNMError.truncated(file, expected: count, found: available / size) }
             guard available == count * size else { throw PNMError.trailingData(file, bytes: available - count * size) }
             for i in 0..<count {
-                samples[i] = size == 1 ? Int(bytes[position + i]) : Int(bytes[position + 2 * i]) << 8 | Int(bytes[position + 2 * i + 1])
+                samples.append(size == 1 ? Int(bytes[position + i]) : Int(bytes[position + 2 * i]) << 8 | Int(bytes[position + 2 * i + 1]))
             }
         } else {
             for i in 0..<count {
                 skipSpaceAndComments()
                 guard position < bytes.count else { throw PNMError.truncated(file, expected: count, found: i) }
-                guard let value = try? number("sample") else { throw PNMError.badSample(file, index: i) }
-                samples[i] = value
+                guard let value = try? number("sample", separated: false) else { throw PNMError.badSample(file, index: i) }
+                samples.append(value)
             }
             skipSpaceAndComments()
             guard position == bytes.count else { throw PNMError.trailingData(file, bytes: bytes.count - position) }
@@ -82,6 +92,7 @@ public struct PNMImage: Equatable, Sendable {
             throw PNMError.sampleAboveMax(file, index: bad, value: samples[bad], maxValue: maxValue)
         }
         // Netpbm stores pixels interleaved ([H, W, C]); the model wants planes ([C, H, W]).
+        try CheckedSize.allocation(count, of: .float32, "\(file.path): image \(width)×\(height)×\(channels)")
         var pixels = [Float](repeating: 0, count: count)
         let scale = 1 / Float(maxValue)
         for y in 0..<height {

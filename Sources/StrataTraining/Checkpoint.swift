@@ -68,9 +68,19 @@ public struct Checkpoint {
         try SafetensorsFile(tensors: tensors, metadata: fileMetadata).write(to: url)
     }
 
-    /// Reads a checkpoint written by `write(to:)`.
+    /// The largest count the position may hold (epoch, batch, global step, seen, world size, a metric's count):
+    /// 2^53, the largest integer a Double holds exactly, so nothing counted from it can overflow.
+    public static let maxCount = 1 << 53
+
+    /// Reads a checkpoint written by `write(to:)`, validated as a whole before anything is used.
+    ///
+    /// The position: every count decimal digits only, in 0...2^53 (`maxCount`), the world size at least 1; the loss
+    /// sum finite; the generator four decimal 64-bit words, not all zero; each `strata.metric.NAME` a named
+    /// `SUM,COUNT` with a finite sum and a count in 0...2^53; `strata.correct` at most `strata.seen`; and at an
+    /// epoch boundary (batch 0) no running totals. Every floating-point tensor finite: the rule the writer
+    /// (`Trainer.saveCheckpoint`) applies to the weights.
     /// - Throws: `IOError` / `SafetensorsError` for an unreadable or malformed file, `TrainingError.invalidCheckpoint`
-    ///   for a safetensors file without a (valid) position.
+    ///   naming the metadata key or tensor and its bad value.
     public static func read(from url: URL) throws -> Checkpoint {
         let file = try SafetensorsFile.read(from: url)
         let meta = file.metadata
@@ -82,38 +92,55 @@ public struct Checkpoint {
             guard let value = meta[key] else { throw fail("metadata \(key) is missing") }
             return value
         }
-        func int(_ key: String) throws -> Int {
-            guard let value = Int(try string(key)), value >= 0 else { throw fail("metadata \(key) is not a non-negative integer") }
+        func isDecimal(_ text: Substring) -> Bool { !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        func count(_ key: String, minimum: Int = 0) throws -> Int {
+            let text = try string(key)
+            guard isDecimal(text[...]), let value = Int(text), value >= minimum, value <= maxCount else {
+                throw fail("metadata \(key) = '\(text)' is not a count in \(minimum)...2^53")
+            }
             return value
         }
         var state = TrainingState()
-        state.epoch = try int("strata.epoch")
-        state.batch = try int("strata.batch")
-        state.globalStep = try int("strata.global_step")
-        if meta["strata.world_size"] != nil {
-            state.worldSize = try int("strata.world_size")
-            guard state.worldSize >= 1 else { throw fail("metadata strata.world_size must be at least 1") }
-        }
-        state.seen = try int("strata.seen")
-        guard let lossSum = Double(try string("strata.loss_sum")) else { throw fail("metadata strata.loss_sum is not a number") }
+        state.epoch = try count("strata.epoch")
+        state.batch = try count("strata.batch")
+        state.globalStep = try count("strata.global_step")
+        if meta["strata.world_size"] != nil { state.worldSize = try count("strata.world_size", minimum: 1) }
+        state.seen = try count("strata.seen")
+        let lossText = try string("strata.loss_sum")
+        guard let lossSum = Double(lossText), lossSum.isFinite else { throw fail("metadata strata.loss_sum = '\(lossText)' is not a finite number") }
         state.lossSum = lossSum
-        let words = try string("strata.rng").split(separator: ",").compactMap { UInt64($0) }
-        guard words.count == 4 else { throw fail("metadata strata.rng must hold four 64-bit integers") }
-        state.random.state = words
-        var metadata: [String: String] = [:]
-        for (key, value) in meta where !positionKeys.contains(key) {
-            guard key.hasPrefix(metricPrefix) else { metadata[key] = value; continue }
-            let parts = value.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
-            guard parts.count == 2, let sum = parts[0], let count = parts[1], count >= 0 else {
-                throw fail("metadata \(key) must be SUM,COUNT, found '\(value)'")
-            }
-            state.metricTotals[String(key.dropFirst(metricPrefix.count))] = MetricTotals(sum: sum, count: count)
+        let rngText = try string("strata.rng")
+        let words = rngText.split(separator: ",", omittingEmptySubsequences: false)
+        guard words.count == 4, words.allSatisfy({ isDecimal($0) && UInt64($0) != nil }), words.contains(where: { UInt64($0) != 0 }) else {
+            throw fail("metadata strata.rng = '\(rngText)' is not four decimal 64-bit words, not all zero")
         }
-        if meta["strata.correct"] != nil && state.metricTotals["accuracy"] == nil {
-            state.metricTotals["accuracy"] = MetricTotals(sum: Double(try int("strata.correct")), count: Double(state.seen))
+        state.random.state = words.map { UInt64($0)! }
+        var metadata: [String: String] = [:]
+        for (key, value) in meta.sorted(by: { $0.key < $1.key }) where !positionKeys.contains(key) {
+            guard key.hasPrefix(metricPrefix) else { metadata[key] = value; continue }
+            let name = String(key.dropFirst(metricPrefix.count))
+            let parts = value.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+            guard !name.isEmpty, parts.count == 2, let sum = parts[0], let total = parts[1], sum.isFinite, total.isFinite,
+                  total >= 0, total <= Double(maxCount) else {
+                throw fail("metadata \(key) = '\(value)' is not SUM,COUNT of a named metric with a finite sum and a count in 0...2^53")
+            }
+            state.metricTotals[name] = MetricTotals(sum: sum, count: total)
+        }
+        if meta["strata.correct"] != nil {
+            let correct = try count("strata.correct")
+            guard correct <= state.seen else { throw fail("metadata strata.correct = \(correct) is more than strata.seen = \(state.seen)") }
+            if state.metricTotals["accuracy"] == nil {
+                state.metricTotals["accuracy"] = MetricTotals(sum: Double(correct), count: Double(state.seen))
+            }
+        }
+        if state.batch == 0 && (state.seen != 0 || state.lossSum != 0 || state.metricTotals.values.contains { $0.count != 0 || $0.sum != 0 }) {
+            throw fail("metadata: an epoch-boundary position (strata.batch = 0) holds running totals (seen \(state.seen), loss sum \(state.lossSum))")
         }
         var model: [String: Tensor] = [:], optimizer: [String: Tensor] = [:]
-        for (name, tensor) in file.tensors {
+        for (name, tensor) in file.tensors.sorted(by: { $0.key < $1.key }) {
+            if tensor.dtype.isFloatingPoint, let bad = tensor.toDoubles().first(where: { !$0.isFinite }) {
+                throw fail("tensor \(name) holds \(bad); checkpoints hold finite values only (the writer refuses non-finite weights)")
+            }
             if name.hasPrefix(optimizerPrefix) { optimizer[String(name.dropFirst(optimizerPrefix.count))] = tensor }
             else { model[name] = tensor }
         }

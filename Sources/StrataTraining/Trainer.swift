@@ -190,6 +190,12 @@ public final class Trainer {
             guard saved.batch % accumulationSteps == 0 || saved.batch == train.batchesPerEpoch else {
                 throw mismatch("its position (batch \(saved.batch)) is inside a group of \(accumulationSteps) accumulated batches")
             }
+            if processGroup == nil {
+                let held = (0..<saved.batch).reduce(0) { $0 + train.exampleCount(ofBatch: $1) }
+                guard saved.seen == held else {
+                    throw mismatch("its running totals count \(saved.seen) examples, but its first \(saved.batch) batches hold \(held)")
+                }
+            }
             let names = Set(metrics.map(\.name))
             guard Set(saved.metricTotals.keys) == names else {
                 throw mismatch("it holds running totals of the metrics \(saved.metricTotals.keys.sorted()), not of \(names.sorted())")

@@ -48,4 +48,23 @@ import Testing
             try PNMImage.read(URL(fileURLWithPath: "/nonexistent/x.pgm"))
         }
     }
+
+    /// Found by the fuzz harness: a 27-byte header claiming 2^24 × 2^24 pixels aborted in the allocator. The
+    /// dimensions are checked against the bytes the file holds before anything is allocated.
+    @Test func hugeDimensionsInASmallFileAreTruncatedNotAllocated() {
+        let side = 1 << 24
+        #expect(throws: PNMError.truncated(file, expected: side * side, found: 2)) { try parse("P5 \(side) \(side) 255\n", binary: [0, 0]) }
+        #expect(throws: PNMError.truncated(file, expected: 3 * side * side, found: 8)) {
+            try parse("P6 \(side) \(side) 65535\n", binary: [UInt8](repeating: 7, count: 16))
+        }
+        #expect(throws: PNMError.truncated(file, expected: side * side, found: 3)) { try parse("P2 \(side) \(side) 255\n1 2 3\n") }
+        #expect(throws: PNMError.badHeader(file, field: "width")) { try parse("P5 \(side + 1) 1 255\n", binary: [0]) }
+        #expect(throws: PNMError.badHeader(file, field: "width")) { try parse("P5 9223372036854775807 1 255\n", binary: [0]) }
+    }
+
+    /// Found by the fuzz harness: `P528 28 255` was read as a 28 × 28 image; Netpbm needs whitespace after the magic.
+    @Test func aHeaderFieldNeedsWhitespaceBeforeIt() {
+        #expect(throws: PNMError.badHeader(file, field: "width")) { try parse("P528 28 255\n", binary: [UInt8](repeating: 0, count: 784)) }
+        #expect((try? parse("P5 1#a comment separates\n1 255\n", binary: [0])) != nil)
+    }
 }

@@ -22,9 +22,10 @@ private final class ByteSource {
         gzip = Gzip.isGzip(data) ? try GzipReader(data, file: file) : nil
     }
 
-    /// The most bytes this source could still produce; deflate cannot expand more than 1032:1.
-    var plausibleRemainingBytes: Int {
-        gzip == nil ? raw.count - position : raw.count.multipliedReportingOverflow(by: 1032).partialValue
+    /// The bytes a reader may reserve before reading: what remains of a raw file; for a gzipped one, four times
+    /// its compressed size (the rest grows as it inflates, so a header that lies costs only what the stream holds).
+    var reservableBytes: Int {
+        gzip == nil ? raw.count - position : (try? CheckedSize.multiply(raw.count, 4, "")) ?? Int.max
     }
 
     /// Fills `buffer` unless the file ends first; returns the bytes read.
@@ -53,8 +54,8 @@ enum IDX {
 
     /// Reads an unsigned-byte IDX file, raw or gzipped, calling `validate` on the shape before reading the data.
     ///
-    /// Checks, in order: magic, type code, header length, dimension product overflow, `validate`, data length,
-    /// trailing bytes (or, gzipped, inflating past the declared size, and zlib's CRC and ISIZE checks).
+    /// Checks, in order: magic, type code, header length, dimension product overflow, `validate`, the memory budget
+    /// (`CheckedSize`), data length, trailing bytes (or, gzipped, inflating past the declared size, and zlib's CRC and ISIZE checks).
     static func read(_ url: URL, validate: ([Int]) throws -> Void) throws -> IDXFile {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw DatasetError.missingFile(url) }
         let source = try ByteSource(data, file: url)
@@ -76,30 +77,26 @@ enum IDX {
         }
         let shape = (0..<rank).map { d in dimBytes[4 * d..<4 * d + 4].reduce(0) { $0 << 8 | Int($1) } }
 
-        var count = 1
-        for dim in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-            guard !overflow, product <= Int.max - headerBytes else { throw DatasetError.dimensionOverflow(url, dimensions: shape) }
-            count = product
+        let count: Int
+        do throws(SizeLimitError) {
+            count = try CheckedSize.product(shape, "IDX dimensions")
+            _ = try CheckedSize.add(count, headerBytes, "IDX file size")
+        } catch {
+            throw DatasetError.dimensionOverflow(url, dimensions: shape)
         }
         try validate(shape)
 
-        // Allocate no more than the file could hold, so a header that lies about its size cannot make us
-        // allocate what it claims; if it claims more, count what there is and report it.
-        var bytes = [UInt8](repeating: 0, count: min(count, source.plausibleRemainingBytes))
-        let read = try bytes.withUnsafeMutableBytes { try source.read(into: $0) }
-        guard read == count else {
-            // The source ended early. If it filled the capped buffer, count (without keeping) what follows.
-            var total = read
-            if read == bytes.count {
-                var scratch = [UInt8](repeating: 0, count: 1 << 20)
-                while total < count {
-                    let n = try scratch.withUnsafeMutableBytes { try source.read(into: $0) }
-                    total += n
-                    if n < scratch.count { break }
-                }
-            }
-            throw DatasetError.truncatedData(url, expectedBytes: count, actualBytes: min(total, count))
+        try CheckedSize.allocation(bytes: count, "\(url.path): IDX data of shape \(shape)")
+        // Reserve no more than the file could hold and grow as the data arrives, so a header that claims more
+        // than the file holds costs only what the file holds.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(count, source.reservableBytes))
+        var chunk = [UInt8](repeating: 0, count: min(count, 1 << 20))
+        while bytes.count < count {
+            let wanted = min(chunk.count, count - bytes.count)
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<wanted])) }
+            bytes += chunk[..<n]
+            guard n == wanted else { throw DatasetError.truncatedData(url, expectedBytes: count, actualBytes: bytes.count) }
         }
         try source.expectEnd(declaredBytes: headerBytes + count)
         return IDXFile(shape: shape, bytes: bytes)

@@ -393,14 +393,12 @@ extension SafetensorsFile {
         var cursor = 0
         var previous = ""
         for entry in sorted {
-            var count = 1
-            for dim in entry.shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-                guard !overflow else { throw .shapeOverflow(file: file, tensor: entry.name, shape: entry.shape) }
-                count = product
+            let byteCount: Int
+            do throws(SizeLimitError) {
+                byteCount = try CheckedSize.multiply(CheckedSize.product(entry.shape, entry.name), entry.dtype.size, entry.name)
+            } catch {
+                throw .shapeOverflow(file: file, tensor: entry.name, shape: entry.shape)
             }
-            let (byteCount, overflow) = count.multipliedReportingOverflow(by: entry.dtype.size)
-            guard !overflow else { throw .shapeOverflow(file: file, tensor: entry.name, shape: entry.shape) }
 
             guard entry.end >= entry.begin else {
                 throw .offsetsReversed(file: file, tensor: entry.name, begin: entry.begin, end: entry.end)

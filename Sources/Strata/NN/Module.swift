@@ -204,7 +204,10 @@ extension Module {
     /// Copies `state` into this module's parameters and buffers, converting dtypes as PyTorch's `copy_` does.
     ///
     /// Every problem is collected before anything is written: keys the module lacks (unexpected), keys the
-    /// state lacks (missing, ignored when `strict` is false) and shape mismatches (always an error).
+    /// state lacks (missing, ignored when `strict` is false), shape mismatches (always an error) and values the
+    /// target's dtype cannot hold (always an error): for an integer buffer, a value that is not a whole number
+    /// in ±2^53 (`maxIntegerValue`, so counting up from it cannot overflow); for a float32 one, a finite value
+    /// that float32 rounds to infinity.
     /// - Throws: `StateDictError` listing all of them; the module is left unchanged.
     public func loadStateDict(_ state: [String: Tensor], strict: Bool = true) throws {
         let own = stateDict()
@@ -212,13 +215,36 @@ extension Module {
         error.missing = strict ? own.keys.filter { state[$0] == nil }.sorted() : []
         error.unexpected = strict ? state.keys.filter { own[$0] == nil }.sorted() : []
         for (name, target) in own.sorted(by: { $0.key < $1.key }) {
-            if let source = state[name], source.shape != target.shape {
+            guard let source = state[name] else { continue }
+            if source.shape != target.shape {
                 error.shapeMismatches.append((name, expected: target.shape, found: source.shape))
+            } else if let reason = Self.unrepresentable(source, as: target.dtype) {
+                error.badValues.append((name, reason: reason))
             }
         }
         guard error.isEmpty else { throw error }
         for (name, target) in own {
             if let source = state[name] { target.copy(from: source) }
+        }
+    }
+
+    /// The largest magnitude an integer buffer may be loaded with: 2^53, the largest integer a Double holds exactly.
+    public static var maxIntegerValue: Int64 { 1 << 53 }
+
+    /// Why `source`'s values do not fit `dtype`, or nil when they all do.
+    private static func unrepresentable(_ source: Tensor, as dtype: DType) -> String? {
+        switch (dtype, source.dtype) {
+        case (.int64, .int64):
+            guard let bad = source.scalars(as: Int64.self).first(where: { $0.magnitude > maxIntegerValue.magnitude }) else { return nil }
+            return "value \(bad) is outside the integer range ±2^53"
+        case (.int64, .float32), (.int64, .float64):
+            guard let bad = source.toDoubles().first(where: { !$0.isFinite || $0.rounded() != $0 || abs($0) > Double(maxIntegerValue) }) else { return nil }
+            return "value \(bad) is not a whole number in ±2^53, which an int64 buffer needs"
+        case (.float32, .float64):
+            guard let bad = source.toDoubles().first(where: { $0.isFinite && !Float($0).isFinite }) else { return nil }
+            return "value \(bad) overflows float32"
+        default:
+            return nil
         }
     }
 
@@ -250,8 +276,10 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
     public var unexpected: [String] = []
     /// Tensors whose shapes differ, with the module's and the dict's.
     public var shapeMismatches: [(name: String, expected: [Int], found: [Int])] = []
+    /// Tensors holding a value their target's dtype cannot hold, with the value.
+    public var badValues: [(name: String, reason: String)] = []
 
-    var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && shapeMismatches.isEmpty }
+    var isEmpty: Bool { missing.isEmpty && unexpected.isEmpty && shapeMismatches.isEmpty && badValues.isEmpty }
 
     /// Every missing, unexpected and misshapen name, with the shapes.
     public var description: String {
@@ -261,6 +289,7 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable {
         for m in shapeMismatches {
             parts.append("\(m.name): checkpoint shape \(m.found), model shape \(m.expected)")
         }
+        for b in badValues { parts.append("\(b.name): \(b.reason)") }
         return "state dict does not fit the model: " + parts.joined(separator: "; ")
     }
 

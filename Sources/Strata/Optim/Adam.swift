@@ -33,6 +33,8 @@ public final class Adam: Optimizer {
         super.init(groups: groups)
     }
 
+    override public var stateBufferNames: Set<String>? { ["exp_avg", "exp_avg_sq"] }
+
     override public func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
         adamUpdate(parameter, gradient, state, group, beta1: beta1, beta2: beta2, epsilon: epsilon, decoupled: false)
     }
@@ -67,6 +69,8 @@ public final class AdamW: Optimizer {
         (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
         super.init(groups: groups)
     }
+
+    override public var stateBufferNames: Set<String>? { ["exp_avg", "exp_avg_sq"] }
 
     override public func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
         adamUpdate(parameter, gradient, state, group, beta1: beta1, beta2: beta2, epsilon: epsilon, decoupled: true)

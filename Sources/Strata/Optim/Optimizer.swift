@@ -130,40 +130,89 @@ open class Optimizer {
         return dict
     }
 
+    /// The buffers `update` keeps per parameter (`["exp_avg", "exp_avg_sq"]` for Adam), which `loadStateDict`
+    /// requires of every parameter that has state; nil (the default, for an optimizer that does not say) accepts
+    /// any buffer shaped like its parameter.
+    open var stateBufferNames: Set<String>? { nil }
+
+    /// The largest step count a state dict may hold: 2^53, the largest integer every dtype stores exactly.
+    public static let maxStepCount = 1 << 53
+
     /// Restores what `stateDict()` saved, for an optimizer over parameters of the same shapes (every buffer
     /// is shaped like its parameter).
-    /// - Throws: `OptimizerStateError` naming the first entry that does not fit; nothing is changed then.
+    ///
+    /// Everything is checked before anything changes: keys (`state.<i>.<name>` with `i` a parameter index
+    /// written without a sign or leading zeros, `param_groups.<g>.lr`), each `step` one whole count (shape `[]`) in
+    /// 0...2^53, each `lr` one finite non-negative number, each buffer shaped like its parameter with finite
+    /// values its dtype holds, and every parameter with state holding a step and `stateBufferNames`.
+    /// - Throws: `OptimizerStateError` naming the first entry that does not fit, with its bad value.
     public func loadStateDict(_ dict: [String: Tensor]) throws {
         let parameters = groups.flatMap(\.parameters)
-        var restored: [ObjectIdentifier: ParameterState] = [:]
+        var restored: [Int: ParameterState] = [:]
         var rates = groups.map(\.learningRate)
-        for (key, tensor) in dict {
-            let parts = key.split(separator: ".")
+        func fail(_ key: String, _ reason: String) -> OptimizerStateError { OptimizerStateError(key: key, reason: reason) }
+        func index(_ text: Substring, below bound: Int, _ key: String, _ what: String) throws -> Int {
+            guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), text == "0" || text.first != "0",
+                  let value = Int(text), value < bound else {
+                throw fail(key, "no \(what) with index '\(text)' (the optimizer has \(bound))")
+            }
+            return value
+        }
+        func scalar(_ key: String, _ tensor: Tensor) throws -> Double {
+            guard tensor.shape == [] else { throw fail(key, "shape \(tensor.shape), expected one value (shape [])") }
+            return tensor.toDoubles()[0]
+        }
+        for (key, tensor) in dict.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: ".", omittingEmptySubsequences: false)
             switch (parts.first, parts.count) {
             case ("state", 3):
-                guard let index = Int(parts[1]), index >= 0, index < parameters.count else {
-                    throw OptimizerStateError(key: key, reason: "no parameter with that index (the optimizer has \(parameters.count))")
-                }
-                let state = restored[ObjectIdentifier(parameters[index]), default: ParameterState()]
-                restored[ObjectIdentifier(parameters[index])] = state
-                if parts[2] == "step" {
-                    state.step = Int(tensor.item())
-                } else {
-                    guard tensor.shape == parameters[index].shape else {
-                        throw OptimizerStateError(key: key, reason: "shape \(tensor.shape) does not match parameter shape \(parameters[index].shape)")
+                let i = try index(parts[1], below: parameters.count, key, "parameter")
+                let state = restored[i, default: ParameterState()]
+                restored[i] = state
+                let name = String(parts[2])
+                if name == "step" {
+                    let step: Int
+                    if tensor.dtype == .int64 {
+                        guard tensor.shape == [] else { throw fail(key, "shape \(tensor.shape), expected one value (shape [])") }
+                        step = Int(tensor.scalars(as: Int64.self)[0])
+                    } else {
+                        let value = try scalar(key, tensor)
+                        guard value.isFinite, value.rounded() == value, abs(value) <= Double(Self.maxStepCount) else {
+                            throw fail(key, "step \(value) is not a whole count in 0...2^53")
+                        }
+                        step = Int(value)
                     }
-                    state.buffers[String(parts[2])] = tensor.to(parameters[index].dtype).contiguous().clone()
+                    guard step >= 0, step <= Self.maxStepCount else { throw fail(key, "step \(step) is not a count in 0...2^53") }
+                    state.step = step
+                } else {
+                    let parameter = parameters[i]
+                    if let names = stateBufferNames, !names.contains(name) {
+                        throw fail(key, "\(Self.self) keeps no buffer '\(name)' (it keeps \(names.sorted()))")
+                    }
+                    guard tensor.shape == parameter.shape else {
+                        throw fail(key, "shape \(tensor.shape) does not match parameter shape \(parameter.shape)")
+                    }
+                    if tensor.dtype.isFloatingPoint, let bad = tensor.toDoubles().first(where: { !$0.isFinite || (parameter.dtype == .float32 && !Float($0).isFinite) }) {
+                        throw fail(key, "holds \(bad), which a finite \(parameter.dtype) buffer cannot")
+                    }
+                    state.buffers[name] = tensor.to(parameter.dtype).contiguous().clone()
                 }
             case ("param_groups", 3) where parts[2] == "lr":
-                guard let index = Int(parts[1]), index >= 0, index < groups.count else {
-                    throw OptimizerStateError(key: key, reason: "no parameter group with that index (the optimizer has \(groups.count))")
-                }
-                rates[index] = tensor.item()
+                let g = try index(parts[1], below: groups.count, key, "parameter group")
+                let rate = try scalar(key, tensor)
+                guard rate.isFinite, rate >= 0 else { throw fail(key, "learning rate \(rate) is not a finite non-negative number") }
+                rates[g] = rate
             default:
-                throw OptimizerStateError(key: key, reason: "not an optimizer state entry")
+                throw fail(key, "not an optimizer state entry")
             }
         }
-        states = restored
+        for (i, state) in restored.sorted(by: { $0.key < $1.key }) {
+            guard dict["state.\(i).step"] != nil else { throw fail("state.\(i).step", "missing: parameter \(i) has buffers but no step count") }
+            if let names = stateBufferNames, let missing = names.subtracting(state.buffers.keys).sorted().first {
+                throw fail("state.\(i).\(missing)", "missing: \(Self.self) keeps it for every parameter with state")
+            }
+        }
+        states = Dictionary(restored.map { (ObjectIdentifier(parameters[$0.key]), $0.value) }, uniquingKeysWith: { first, _ in first })
         for i in groups.indices { groups[i].learningRate = rates[i] }
     }
 }

@@ -33,6 +33,10 @@ public final class RMSprop: Optimizer {
         super.init(groups: groups)
     }
 
+    override public var stateBufferNames: Set<String>? {
+        Set(["square_avg"] + (centered ? ["grad_avg"] : []) + (momentum > 0 ? ["momentum_buffer"] : []))
+    }
+
     override public func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
         let v = state.buffer("square_avg", like: parameter)
         let mean = centered ? state.buffer("grad_avg", like: parameter) : nil
@@ -97,6 +101,8 @@ public final class Adagrad: Optimizer {
         (self.learningRateDecay, self.epsilon, self.initialAccumulatorValue) = (learningRateDecay, epsilon, initialAccumulatorValue)
         super.init(groups: groups)
     }
+
+    override public var stateBufferNames: Set<String>? { ["sum"] }
 
     override public func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
         let sum = state.buffer("sum", like: parameter, initialValue: initialAccumulatorValue)

@@ -32,6 +32,8 @@ public final class SGD: Optimizer {
         super.init(groups: groups)
     }
 
+    override public var stateBufferNames: Set<String>? { momentum != 0 ? ["momentum_buffer"] : [] }
+
     override public func update(_ parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup) {
         let first = state.buffers["momentum_buffer"] == nil
         let buffer = momentum != 0 ? state.buffer("momentum_buffer", like: parameter) : nil
