@@ -239,7 +239,13 @@ struct Train: ParsableCommand {
                 }
             }
 
-            let run = try TrainingRun(configuration: configuration, processGroup: group)
+            let run: TrainingRun
+            do {
+                run = try TrainingRun(configuration: configuration, processGroup: group)
+            } catch let DLTrainError.invalidSetting(field, message) where field == "modelSpec" {
+                // The spec is only text by now: name the file it came from.
+                throw DLTrainError.invalidSetting(field: modelFile ?? "\(resume ?? ""): modelSpec", message: message)
+            }
             let trainer = run.trainer
             if let (saved, url) = checkpointToResume { try run.resume(from: saved, url: url) }
             let c = configuration

@@ -182,6 +182,7 @@ func temporaryDirectory() throws -> URL {
         try Data(#"{"nodes": [{"op": "flatten"}, {"op": "linear", "in_features": 784, "out_features": 3}]}"#.utf8).write(to: spec)
         let classes = try DLTrain.run(["train", "--model-file", spec.path, "--epochs", "1", "--limit", "100"])
         #expect(classes.status == 1 && classes.stderrLines.count == 1 && classes.stderr.contains("10 classes"), "\(classes.stderr)")
+        #expect(classes.stderr.hasPrefix("dltrain: error: \(spec.path) has an output per sample"), "names the file: \(classes.stderr)")
     }
 
     @Test func infoDescribesPresetsWithParametersAndFLOPs() throws {

@@ -130,6 +130,34 @@ import Glibc
         #expect(result.stderr.contains(labels) && result.stderr.contains("memory budget"), "\(result.stderr)")
     }
 
+    /// A checkpoint whose tensors need more than the memory budget (a sparse file: its size is real, its disk
+    /// use is not) is refused before anything is allocated, by eval, predict and resume alike.
+    @Test func aCheckpointBeyondTheMemoryBudgetIsRefusedNamingTheFile() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("huge.safetensors")
+        let count = 128 << 20
+        let header = Array(#"{"big":{"dtype":"BOOL","shape":[\#(count)],"data_offsets":[0,\#(count)]}}"#.utf8)
+        try Data(withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header).write(to: url)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: UInt64(8 + header.count + count))
+        try handle.close()
+        for command in [["eval", "--checkpoint", url.path], ["predict", "--checkpoint", url.path, "--index", "0"],
+                        ["train", "--resume", url.path]] {
+            let process = Process()
+            process.executableURL = DLTrain.binary
+            process.arguments = command + ["--threads", "1"]
+            process.environment = ProcessInfo.processInfo.environment.merging(["STRATA_MEMORY_BUDGET": "64M"]) { $1 }
+            process.standardOutput = Pipe()
+            process.standardError = Pipe()
+            try process.run()
+            let result = finish(process)
+            #expect(result.status == 1 && result.stderrLines.count == 1, "\(command[0]): \(result.stderr)")
+            #expect(result.stderr.contains("\(url.path): the tensors' data: needs 128.0 MiB, more than the memory budget of 64.0 MiB"),
+                    "\(command[0]): \(result.stderr)")
+        }
+    }
+
     /// Disk full during a checkpoint write: a tmpfs that holds one checkpoint but not a second beside it (the atomic
     /// write's temporary file). The run stops with one line naming the file; the previous checkpoint is intact and
     /// loadable, and no temporary file is left.

@@ -11,10 +11,15 @@ enum CIFARFormat {
     /// Concatenates the records of `files`, taking the label at `labelIndex` of each record's `labelBytes`.
     ///
     /// `labelRanges[k]` bounds label byte `k`; every label byte is checked. Gzipped files (by magic) are inflated.
+    /// A file larger than `MemoryBudget` is refused with `SizeLimitError` before it is read.
     static func load(_ files: [URL], labelBytes: Int, labelIndex: Int, labelRanges: [Int]) throws -> ImageStore {
         let recordSize = labelBytes + pixelBytes
         var pixels = [UInt8](), labels = [UInt8]()
         for file in files {
+            // The file is read whole: its size is held to the memory budget first.
+            if let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int {
+                try CheckedSize.allocation(bytes: size, "\(file.path): CIFAR file")
+            }
             guard var data = FileManager.default.contents(atPath: file.path) else { throw DatasetError.missingFile(file) }
             if Gzip.isGzip(data) {
                 // The largest standard file, CIFAR-100's train.bin, holds 50,000 records.

@@ -33,7 +33,8 @@ public struct SafetensorsFile {
     /// Reads and validates the file at `url`.
     ///
     /// Throws `SafetensorsError` (naming the file and, where there is one, the tensor) when the contents
-    /// break the format, or `IOError` when the file cannot be read.
+    /// break the format, `SizeLimitError` when the tensors' data exceeds `MemoryBudget`, or `IOError` when
+    /// the file cannot be read.
     public static func read(from url: URL) throws -> SafetensorsFile {
         require(1.littleEndian == 1, "Safetensors: big-endian hosts are not supported")
         let path = url.path
@@ -60,6 +61,7 @@ public struct SafetensorsFile {
         let dataStart = 8 + Int(headerLength)
         let (entries, metadata) = try parseHeader(header, file: path)
         try validateLayout(entries, dataSize: fileSize - dataStart, file: path)
+        try CheckedSize.allocation(bytes: fileSize - dataStart, "\(path): the tensors' data")
 
         var tensors: [String: Tensor] = [:]
         for entry in entries {

@@ -96,3 +96,22 @@ import Testing
                 == .partialRecord(dir.file("train.bin"), byteCount: 3073, recordSize: 3074))
     }
 }
+
+/// A CIFAR file larger than the memory budget is refused before it is read. The file is sparse: its size is
+/// real, its disk use is not.
+@Suite struct CIFARBudgetTests {
+    @Test func aFileBeyondTheMemoryBudgetIsRefusedNamingIt() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let recordSize = 1 + 3072
+        let size = (2 * MemoryBudget.bytes / recordSize) * recordSize
+        for name in CIFAR10.fileNames(.train) + CIFAR10.fileNames(.test) { try dir.write(name, [UInt8](repeating: 0, count: recordSize)) }
+        let huge = dir.file("data_batch_1.bin")
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: UInt64(size))
+        try handle.close()
+        #expect(throws: SizeLimitError("\(huge.path): CIFAR file", .overBudget(bytes: size, budget: MemoryBudget.bytes))) {
+            try CIFAR10(directory: dir.url, split: .train)
+        }
+    }
+}

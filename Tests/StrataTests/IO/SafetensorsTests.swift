@@ -463,3 +463,22 @@ private func temporaryFiles(in directory: URL) throws -> [String] {
         }
     }
 }
+
+/// A file whose tensors need more memory than the budget is refused before anything is allocated. The file
+/// is sparse: its size is real, its disk use is not.
+@Suite struct SafetensorsBudgetTests {
+    @Test func tensorsBeyondTheMemoryBudgetAreRefusedNamingTheFile() throws {
+        try withTemporaryDirectory { directory in
+            let url = directory.appendingPathComponent("huge.safetensors")
+            let count = 2 * MemoryBudget.bytes
+            let header = Array(#"{"big":{"dtype":"BOOL","shape":[\#(count)],"data_offsets":[0,\#(count)]}}"#.utf8)
+            try Data(withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header).write(to: url)
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.truncate(atOffset: UInt64(8 + header.count + count))
+            try handle.close()
+            #expect(throws: SizeLimitError("\(url.path): the tensors' data", .overBudget(bytes: count, budget: MemoryBudget.bytes))) {
+                try SafetensorsFile.read(from: url)
+            }
+        }
+    }
+}
