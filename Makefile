@@ -65,7 +65,8 @@ test: setup check-layers
 	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_TEST_SECONDS) FUZZ_BUILT=1
 	@$(MAKE) --no-print-directory docs
 
-# The fuzz harness (Tests/StrataFuzz) with the release builds: first every case kept in Tests/FuzzRegressions
+# The fuzz harness (Tests/StrataFuzz) with the release builds: first its hang oracle on two shell children (one
+# printing progress, one gone quiet: the first must pass and the second be a hang), then every case kept in Tests/FuzzRegressions
 # (each a crash or silent accept a run once found) replayed through the library and dltrain, then SECONDS of
 # seeded mutation and hostile cases over checkpoints, safetensors, IDX (raw and gzipped), CIFAR and PNM files,
 # model specs and CLI numbers.
@@ -81,6 +82,7 @@ FUZZ_TARGETS ?= all
 fuzz: setup
 	@[ -n "$(FUZZ_BUILT)" ] || { $(SWIFT) build -c release --product StrataFuzz && $(SWIFT) build -c release --product dltrain; }
 	@bin="$$($(SWIFT) build -c release --show-bin-path)"; \
+	"$$bin/StrataFuzz" selfcheck || exit 1; \
 	"$$bin/StrataFuzz" replay Tests/FuzzRegressions --out .build/fuzz-replay || exit 1; \
 	targets="$(FUZZ_TARGETS)"; [ "$$targets" = all ] && targets=""; \
 	"$$bin/StrataFuzz" --seconds $(SECONDS) --seed $(FUZZ_SEED) --out .build/fuzz $${targets:+--targets $$targets}

@@ -3,18 +3,6 @@ import DLTrainKit
 import Strata
 import Testing
 
-/// Runs `dltrain arguments` with `environment` added to this process's.
-private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = try #require(DLTrain.binary)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    process.standardOutput = Pipe()
-    process.standardError = Pipe()
-    try process.run()
-    return finish(process)
-}
-
 /// Writes `json` as `name` in `directory` and returns its path.
 private func write(_ json: String, _ name: String, in directory: URL) throws -> String {
     let url = directory.appendingPathComponent(name)
@@ -37,17 +25,17 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         (["predict", "--checkpoint", "c.safetensors", "--index", "-1"], "--index"),
     ])
     func numericFlagsOutOfRangeExit64NamingTheFlag(arguments: [String], flag: String) throws {
-        let result = try run(arguments)
+        let result = try DLTrain.run(arguments)
         #expect(result.status == 64 && result.stderr.contains(flag), "\(arguments): \(result.status) \(result.stderr)")
     }
 
     @Test func theHelpGivesEveryNumericFlagsRange() throws {
-        let train = try run(["train", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let train = try DLTrain.run(["train", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for range in ["Epochs to train, 1 to 100000", "Examples per batch, 1 to 1048576", "1 to \(Strata.maximumThreads)",
                       "N at least 0", "N at least 1"] {
             #expect(train.contains(range), "train --help lacks '\(range)'")
         }
-        let predict = try run(["predict", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let predict = try DLTrain.run(["predict", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(predict.contains("from 0 to the split's size"))
     }
 
@@ -58,7 +46,7 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_LOCAL_SIZE": "3"],
     ])
     func environmentValuesThatCannotBeUsedExit64NamingTheVariable(environment: [String: String]) throws {
-        let result = try run(["train", "--limit", "64", "--epochs", "1", "--threads", "1"], environment: environment)
+        let result = try DLTrain.run(["train", "--limit", "64", "--epochs", "1", "--threads", "1"], environment: environment)
         let (variable, value) = environment.count == 1 ? environment.first! : ("OMPI_COMM_WORLD_LOCAL_SIZE", "3")
         #expect(result.status == 64 && result.stderr.contains("\(variable)=\(value) is not"), "\(environment): \(result.stderr)")
     }
@@ -80,8 +68,8 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let spec = try write(json, "spec.json", in: directory)
-        let info = try run(["info", "--model-file", spec])
-        let train = try run(["train", "--model-file", spec, "--limit", "64", "--epochs", "1", "--threads", "1"])
+        let info = try DLTrain.run(["info", "--model-file", spec])
+        let train = try DLTrain.run(["train", "--model-file", spec, "--limit", "64", "--epochs", "1", "--threads", "1"])
         for result in [info, train] {
             #expect(result.status == 1 && result.stderrLines.count == 1, "\(result.stderr)")
             #expect(result.stderr.hasPrefix("dltrain: error: \(spec): node '0' (#0)") || result.stderr.hasPrefix("dltrain: error: \(spec): node '1' (#1)"),
@@ -101,9 +89,9 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
                 {"nodes": [{"op": "\(op)", "kernel_size": 1099511627776, "padding": 549755813888, "stride": 1},
                            {"op": "flatten"}, {"op": "linear", "in_features": 841, "out_features": 10}]}
                 """, "\(op).json", in: directory)
-            let info = try run(["info", "--model-file", spec])
+            let info = try DLTrain.run(["info", "--model-file", spec])
             #expect(info.status == 0 && info.stdout.contains("[1, 1, 29, 29]"), "\(info.stderr)")
-            let train = try run(["train", "--model-file", spec, "--limit", "64", "--epochs", "1", "--threads", "1", "--log-every", "0"])
+            let train = try DLTrain.run(["train", "--model-file", spec, "--limit", "64", "--epochs", "1", "--threads", "1", "--log-every", "0"])
             #expect(train.status == 0 && train.stdout.contains("epoch 1/1:"), "\(op): \(train.stderr)")
         }
     }
@@ -112,7 +100,7 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
     /// mlp (784 + 784 + 4·512 + 10 values each, 679 MB of float32) against a budget of 600 MiB, and a spec whose
     /// one sample fits the budget (an adaptive pooling to 4000×4000, 64 MB) but whose batch of 64 (4 GB) does not.
     @Test func aBatchBeyondTheMemoryBudgetIsRefused() throws {
-        let result = try run(["train", "--batch-size", "60000", "--epochs", "1", "--threads", "1"], environment: ["STRATA_MEMORY_BUDGET": "600M"])
+        let result = try DLTrain.run(["train", "--batch-size", "60000", "--epochs", "1", "--threads", "1"], environment: ["STRATA_MEMORY_BUDGET": "600M"])
         #expect(result.status == 1 && result.stderrLines.count == 1, "\(result.stderr)")
         #expect(result.stderr.contains("batchSize 60000 is too large: a batch of 60000 examples [1, 28, 28] with its layers' outputs (3626 values per example): needs 829.9 MiB, more than the memory budget of 600.0 MiB"),
                 "\(result.stderr)")
@@ -122,7 +110,7 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
             {"nodes": [{"op": "adaptiveavgpool2d", "output_size": 4000}, {"op": "conv2d", "in_channels": 1, "out_channels": 1, "kernel_size": 1},
                        {"op": "adaptiveavgpool2d", "output_size": [1, 10]}, {"op": "flatten"}]}
             """, "wide.json", in: directory)
-        let wide = try run(["train", "--model-file", spec, "--epochs", "1", "--threads", "1", "--limit", "640"], environment: ["STRATA_MEMORY_BUDGET": "1G"])
+        let wide = try DLTrain.run(["train", "--model-file", spec, "--epochs", "1", "--threads", "1", "--limit", "640"], environment: ["STRATA_MEMORY_BUDGET": "1G"])
         #expect(wide.status == 1 && wide.stderr.contains("batchSize 64 is too large: a batch of 64 examples"), "\(wide.stderr)")
     }
 
@@ -136,12 +124,12 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
                        {"op": "batchnorm1d", "num_features": 16}, {"op": "relu"}, {"op": "linear", "in_features": 16, "out_features": 10}]}
             """, "bn.json", in: directory)
         for arguments in [["--limit", "256", "--batch-size", "255"], ["--limit", "1"]] {
-            let result = try run(["train", "--model-file", spec, "--epochs", "1", "--threads", "1", "--log-every", "0"] + arguments)
+            let result = try DLTrain.run(["train", "--model-file", spec, "--epochs", "1", "--threads", "1", "--log-every", "0"] + arguments)
             #expect(result.status == 1 && result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("BatchNorm1d") && result.stderr.contains("holds 1") && !result.stdout.contains("epoch 1/1:"),
                     "\(arguments): \(result.stderr)")
         }
-        let fits = try run(["train", "--model-file", spec, "--epochs", "1", "--threads", "1", "--log-every", "0", "--limit", "256", "--batch-size", "128"])
+        let fits = try DLTrain.run(["train", "--model-file", spec, "--epochs", "1", "--threads", "1", "--log-every", "0", "--limit", "256", "--batch-size", "128"])
         #expect(fits.status == 0 && fits.stdout.contains("epoch 1/1:"), "\(fits.stderr)")
     }
 
@@ -151,9 +139,9 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let spec = try write(#"{"nodes": [{"op": "adaptiveavgpool2d", "output_size": [1, 10]}, {"op": "flatten"}]}"#, "none.json", in: directory)
-        let info = try run(["info", "--model-file", spec])
+        let info = try DLTrain.run(["info", "--model-file", spec])
         #expect(info.status == 0 && info.stdout.contains("Parameters: 0 (trainable 0)"), "\(info.stderr)")
-        let train = try run(["train", "--model-file", spec, "--limit", "64", "--epochs", "1", "--threads", "1"])
+        let train = try DLTrain.run(["train", "--model-file", spec, "--limit", "64", "--epochs", "1", "--threads", "1"])
         #expect(train.status == 1 && train.stderrLines.count == 1 && train.stderr.contains("no trainable parameters"), "\(train.stderr)")
     }
 
@@ -163,7 +151,7 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let checkpoint = directory.appendingPathComponent("mlp.safetensors")
-        let train = try run(["train", "--limit", "64", "--epochs", "1", "--threads", "1", "--log-every", "0", "--checkpoint", checkpoint.path])
+        let train = try DLTrain.run(["train", "--limit", "64", "--epochs", "1", "--threads", "1", "--log-every", "0", "--checkpoint", checkpoint.path])
         #expect(train.status == 0, "\(train.stderr)")
         for (model, shape) in [(ModelPreset.mlp, [28, 28, 1]), (.transformer, [1, 5, 5])] {
             var saved = try DLTrainCheckpoint.read(from: checkpoint)
@@ -173,7 +161,7 @@ private func write(_ json: String, _ name: String, in directory: URL) throws -> 
             try saved.write(to: bad)
             for command in [["eval", "--checkpoint", bad.path], ["predict", "--checkpoint", bad.path, "--index", "0"],
                             ["train", "--resume", bad.path, "--epochs", "2"]] {
-                let result = try run(command + ["--threads", "1"])
+                let result = try DLTrain.run(command + ["--threads", "1"])
                 #expect(result.status == 1 && result.stderrLines.count == 1, "\(command): \(result.stderr)")
                 #expect(result.stderr.contains("strata.input_shape = '\(shape.map(String.init).joined(separator: ","))' is not mnist's"),
                         "\(command): \(result.stderr)")

@@ -33,11 +33,12 @@ struct ProcessOutput {
     var stderrLines: [Substring] { stderr.split(separator: "\n") }
 }
 
-/// Starts `executable arguments` with piped output.
-func startProcess(_ executable: URL, _ arguments: [String]) throws -> Process {
+/// Starts `executable arguments` with piped output and `environment` added to this process's.
+func startProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Process {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     process.standardOutput = Pipe()
     process.standardError = Pipe()
     try process.run()
@@ -62,12 +63,15 @@ func finish(_ process: Process) -> ProcessOutput {
 enum DLTrain {
     static let binary = BuiltExecutable.url("dltrain")
 
-    /// Runs `dltrain arguments` to completion.
-    static func run(_ arguments: [String]) throws -> ProcessOutput { finish(try start(arguments)) }
+    /// Runs `dltrain arguments` to completion, with `environment` added to this process's.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutput {
+        finish(try start(arguments, environment: environment))
+    }
 
-    /// Starts `dltrain arguments` with piped output.
-    static func start(_ arguments: [String]) throws -> Process {
-        try startProcess(try #require(binary, "dltrain was not built: run `swift build --product dltrain` (swift test builds it)"), arguments)
+    /// Starts `dltrain arguments` with piped output, with `environment` added to this process's.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        try startProcess(try #require(binary, "dltrain was not built: run `swift build --product dltrain` (swift test builds it)"),
+                         arguments, environment: environment)
     }
 }
 
@@ -206,16 +210,7 @@ func temporaryDirectory() throws -> URL {
     /// naming the variable and the value before anything runs.
     @Test func strataISAIsValidated() throws {
         let train = ["train", "--limit", "64", "--epochs", "1", "--threads", "1", "--log-every", "0"]
-        func run(_ value: String) throws -> ProcessOutput {
-            let process = Process()
-            process.executableURL = try #require(DLTrain.binary)
-            process.arguments = train
-            process.environment = ProcessInfo.processInfo.environment.merging(["STRATA_ISA": value]) { $1 }
-            process.standardOutput = Pipe()
-            process.standardError = Pipe()
-            try process.run()
-            return finish(process)
-        }
+        func run(_ value: String) throws -> ProcessOutput { try DLTrain.run(train, environment: ["STRATA_ISA": value]) }
         let bogus = try run("sse9")
         #expect(bogus.status == 64 && bogus.stderr.contains("STRATA_ISA=sse9"), "\(bogus.stderr)")
         for level in KernelISA.allCases {

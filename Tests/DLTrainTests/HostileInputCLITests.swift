@@ -118,14 +118,8 @@ import Glibc
         let header: [UInt8] = [0, 0, 8, 1] + withUnsafeBytes(of: UInt32(4_000_000_000).bigEndian) { Array($0) }
         let bytes = header + [UInt8](repeating: 3, count: 100)
         try (labels.hasSuffix(".gz") ? Gzip.compress(bytes) : Data(bytes)).write(to: directory.appendingPathComponent(labels))
-        let process = Process()
-        process.executableURL = DLTrain.binary
-        process.arguments = ["train", "--data", directory.path, "--epochs", "1", "--limit", "10"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["STRATA_MEMORY_BUDGET": "64M"]) { $1 }
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        try process.run()
-        let result = finish(process)
+        let result = try DLTrain.run(["train", "--data", directory.path, "--epochs", "1", "--limit", "10"],
+                                     environment: ["STRATA_MEMORY_BUDGET": "64M"])
         #expect(result.status == 1 && result.stderrLines.count == 1, "\(result.stderr)")
         #expect(result.stderr.contains(labels) && result.stderr.contains("memory budget"), "\(result.stderr)")
     }
@@ -144,14 +138,7 @@ import Glibc
         try handle.close()
         for command in [["eval", "--checkpoint", url.path], ["predict", "--checkpoint", url.path, "--index", "0"],
                         ["train", "--resume", url.path]] {
-            let process = Process()
-            process.executableURL = DLTrain.binary
-            process.arguments = command + ["--threads", "1"]
-            process.environment = ProcessInfo.processInfo.environment.merging(["STRATA_MEMORY_BUDGET": "64M"]) { $1 }
-            process.standardOutput = Pipe()
-            process.standardError = Pipe()
-            try process.run()
-            let result = finish(process)
+            let result = try DLTrain.run(command + ["--threads", "1"], environment: ["STRATA_MEMORY_BUDGET": "64M"])
             #expect(result.status == 1 && result.stderrLines.count == 1, "\(command[0]): \(result.stderr)")
             #expect(result.stderr.contains("\(url.path): the tensors' data: needs 128.0 MiB, more than the memory budget of 64.0 MiB"),
                     "\(command[0]): \(result.stderr)")

@@ -9,6 +9,7 @@ import Foundation
 //   StrataFuzz replay DIR… [--out DIR] [--dltrain PATH] [--no-cli]
 //                               run saved cases (a findings folder, or a case folder) once each
 //   StrataFuzz child            the library side (started by the driver; reads cases on standard input)
+//   StrataFuzz selfcheck        the hang oracle on two shell children, one printing and one gone quiet
 
 /// The 64-bit FNV-1a hash of `bytes`, for summaries of what was read.
 func fnv1a(_ bytes: [UInt8]) -> String {
@@ -28,7 +29,7 @@ struct Options {
 }
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("StrataFuzz: \(message)\nusage: StrataFuzz [--seconds N] [--seed S] [--out DIR] [--dltrain PATH] [--targets a,b] [--no-cli] | replay DIR… | child\n".utf8))
+    FileHandle.standardError.write(Data("StrataFuzz: \(message)\nusage: StrataFuzz [--seconds N] [--seed S] [--out DIR] [--dltrain PATH] [--targets a,b] [--no-cli] | replay DIR… | child | selfcheck\n".utf8))
     exit(64)
 }
 
@@ -127,9 +128,26 @@ func replay(_ folders: [String], options: Options) throws -> Int {
     return found
 }
 
+/// The hang oracle, checked so that it cannot pass by checking nothing: a child that keeps printing lines is
+/// stopped as progressing, and one that printed once and went quiet is killed as a hang at its timeout.
+func selfCheck() throws -> Bool {
+    let printing = try Subprocess("/bin/sh", ["-c", "while :; do echo tick; sleep 0.2; done"])
+    let progressing = printing.collect(timeout: 10, progressAfter: 1, quietLimit: 1).termination
+    let quiet = try Subprocess("/bin/sh", ["-c", "echo start; exec sleep 30"])
+    let hung = quiet.collect(timeout: 3, progressAfter: 1, quietLimit: 1).termination
+    say("strata-fuzz: selfcheck: a printing child: \(progressing); a quiet child: \(hung)")
+    return progressing == .stoppedWhileProgressing(seconds: 1) && hung == .timedOut(seconds: 3)
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "child" {
     exit(Child.serve(targets: fuzzTargets))
+}
+if arguments.first == "selfcheck" {
+    do { exit(try selfCheck() ? 0 : 1) } catch {
+        FileHandle.standardError.write(Data("StrataFuzz: \(error)\n".utf8))
+        exit(2)
+    }
 }
 let options = parseOptions(arguments)
 do {

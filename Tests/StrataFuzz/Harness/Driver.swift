@@ -152,6 +152,8 @@ struct FuzzDriver: @unchecked Sendable {
     var runCLI: Bool
     var caseTimeout: Double
     var cliTimeout: Double
+    /// How long a command that `mayRunLong` runs before it is stopped (and passes while it prints progress).
+    static let progressWindow: Double = 20
     var selfExecutable: String
     var dltrain: String?
 
@@ -295,14 +297,17 @@ struct FuzzDriver: @unchecked Sendable {
         } catch {
             return (finding(.badError, "cannot start dltrain: \(error)"), false)
         }
-        let (termination, _, stderr) = process.collect(timeout: cliTimeout)
+        let (termination, _, stderr) = process.collect(timeout: cliTimeout,
+                                                       progressAfter: command.mayRunLong ? Self.progressWindow : nil)
         let lines = stderr.split(separator: "\n")
         switch (termination, verdict) {
         case (.signaled, _):
             return (finding(.crash, "\(termination): \(crashSummary(lines))"), false)
         case (.timedOut, _):
             return (finding(.hang, "\(termination)"), false)
-        case (.exited(0), .valid), (.exited(0), .either):
+        case (.stoppedWhileProgressing, .invalid(let reason, _)):
+            return (finding(.silentAccept, "\(termination), but \(reason)"), true)
+        case (.exited(0), .valid), (.exited(0), .either), (.stoppedWhileProgressing, _):
             return (nil, true)
         case (.exited(let status), .either(let name)):
             guard status == 1 || status == 64 else {

@@ -68,6 +68,10 @@ struct FuzzCommand {
     /// Errors that are a legitimate end for a valid case (a resumed run whose loss overflows stops with
     /// exit 1): text its one error line may contain.
     var tolerated: [String] = []
+    /// Whether an accepted run may rightly go on for long (`--epochs 65535` over four examples): it is stopped
+    /// after `FuzzDriver.progressWindow` seconds and passes if it is still printing progress lines then. One
+    /// that stops printing is a hang, as everywhere.
+    var mayRunLong = false
 }
 
 /// A file that mutation may change, and where its header ends (integer substitutions and half of the other

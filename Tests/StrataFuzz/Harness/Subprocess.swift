@@ -9,12 +9,15 @@ enum Termination: Equatable, CustomStringConvertible {
     case signaled(Int32)
     /// Killed by the harness after its deadline.
     case timedOut(seconds: Double)
+    /// Killed by the harness after `seconds` while it was still printing lines: a long run making progress.
+    case stoppedWhileProgressing(seconds: Double)
 
     var description: String {
         switch self {
         case .exited(let status): "exit status \(status)"
         case .signaled(let signal): "signal \(signal) (\(String(cString: strsignal(signal))))"
         case .timedOut(let seconds): "no answer within \(seconds) s (killed)"
+        case .stoppedWhileProgressing(let seconds): "still printing progress after \(seconds) s (stopped)"
         }
     }
 }
@@ -139,14 +142,24 @@ final class Subprocess {
 
     /// Reads standard output and error to their end, waits for the child and returns how it ended; kills it
     /// once `timeout` seconds pass.
-    func collect(timeout: Double) -> (termination: Termination, stdout: [UInt8], stderr: String) {
-        let deadline = Date().addingTimeInterval(timeout)
+    /// - Parameter progressAfter: for a run that may rightly go on for long: once this many seconds pass, the
+    ///   child is stopped as `.stoppedWhileProgressing` if it printed a line in the last `quietLimit` seconds.
+    ///   A child that goes quiet still runs to `timeout` and is a hang.
+    func collect(timeout: Double, progressAfter: Double? = nil,
+                 quietLimit: Double = 10) -> (termination: Termination, stdout: [UInt8], stderr: String) {
+        let start = Date()
+        let deadline = start.addingTimeInterval(timeout)
         var out: [UInt8] = pendingOutput, err: [UInt8] = []
         var open: [Int32] = [stdoutFD] + (stderrFD.map { [$0] } ?? [])
-        var timedOut = false
+        var stop: Termination?
+        var lastLine = start
         while !open.isEmpty {
             let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { timedOut = true; break }
+            if remaining <= 0 { stop = .timedOut(seconds: timeout); break }
+            if let progressAfter, -start.timeIntervalSinceNow >= progressAfter, -lastLine.timeIntervalSinceNow < quietLimit {
+                stop = .stoppedWhileProgressing(seconds: progressAfter)
+                break
+            }
             var pollers = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&pollers, nfds_t(pollers.count), Int32(min(remaining, 1) * 1000) + 1)
             if ready <= 0 { continue }
@@ -155,13 +168,14 @@ final class Subprocess {
                 let n = read(poller.fd, &chunk, chunk.count)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { open.removeAll { $0 == poller.fd }; continue }
+                if chunk[..<n].contains(0x0A) { lastLine = Date() }
                 if poller.fd == stdoutFD { out += chunk[..<n] } else { err += chunk[..<n] }
             }
         }
-        if timedOut {
+        if let stop {
             kill(pid, SIGKILL)
             reap(blocking: true)
-            termination = .timedOut(seconds: timeout)
+            termination = stop
         } else {
             while termination == nil {
                 reap(blocking: false)
