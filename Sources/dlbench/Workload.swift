@@ -1,3 +1,4 @@
+import Foundation
 import Strata
 
 /// One standard workload: its inputs are built when it is made, and each of its steps (train, infer)
@@ -26,6 +27,11 @@ struct Step {
     /// A reference implementation of the same step, timed interleaved with `run` so that both see the same
     /// machine load; reported as `"<name>_ratio": run time / baseline time`.
     var baseline: (name: String, run: () -> Void)? = nil
+    /// A setting the baseline runs under (raw cblas on OpenBLAS's own threads), entered and left untimed. Such a
+    /// baseline is timed in alternating blocks, with a pause after each block for that setting's or Strata's idle
+    /// threads to go to sleep, not call by call: a call timed right after a switch would share the cores with
+    /// the other side's still-spinning threads.
+    var baselineSetting: (enter: () -> Void, leave: () -> Void)? = nil
     /// Workload-specific fields computed from the median step time in seconds (e.g. `gb_per_s`).
     var extras: (Double) -> [(String, JSONValue)] = { _ in [] }
     /// A train step's gradient averaging, run between backward and the optimizer step (data-parallel mode).
@@ -66,25 +72,48 @@ struct Measurement {
 }
 
 extension Timing {
-    /// Times `step` (and its baseline, interleaved call by call, in alternating order) after the warm-up.
+    /// Times `step` (and its baseline, interleaved call by call in alternating order, or in alternating blocks
+    /// when it has a `baselineSetting`) after the warm-up.
     func measure(_ step: Step) -> Measurement {
         let count = step.timedSteps(steps)
         step.setUp()
+        var times: [Double] = [], baselineTimes: [Double] = []
+        var allocations = 0
+        func timeRun() {
+            let before = Strata.memoryStatistics.allocations
+            times.append(Self.seconds(step.run))
+            allocations += Strata.memoryStatistics.allocations - before
+        }
+        if let baseline = step.baseline, let setting = step.baselineSetting {
+            // Blocks: Strata, baseline, baseline, Strata; each with one untimed call first.
+            let idle = { Thread.sleep(forTimeInterval: 0.3) }   // past OpenBLAS's 2^28-cycle spin, and the pool's
+            for _ in 0..<warmup { step.run() }
+            for block in 0..<4 {
+                if block == 1 || block == 2 {
+                    setting.enter()
+                    baseline.run()
+                    for _ in 0..<(count + 1) / 2 { baselineTimes.append(Self.seconds(baseline.run)) }
+                    setting.leave()
+                } else {
+                    step.run()
+                    for _ in 0..<(count + 1) / 2 { timeRun() }
+                }
+                idle()
+            }
+            return Measurement(seconds: Self.median(times), baselineSeconds: Self.median(baselineTimes),
+                               allocationsPerStep: Double(allocations) / Double(times.count), syncShare: nil)
+        }
         for _ in 0..<warmup {
             step.run()
             step.baseline?.run()
         }
-        var times: [Double] = [], baselineTimes: [Double] = []
-        var allocations = 0
         step.gradientSync?.resetClock()
         for i in 0..<count {
             // Alternate which of the pair goes first: on a loaded machine the first call after a pause
-            // pays for waking OpenBLAS's worker thread, and that cost must not always land on one side.
+            // pays for waking a worker thread, and that cost must not always land on one side.
             let baselineFirst = i % 2 == 1
             if baselineFirst, let baseline = step.baseline { baselineTimes.append(Self.seconds(baseline.run)) }
-            let before = Strata.memoryStatistics.allocations
-            times.append(Self.seconds(step.run))
-            allocations += Strata.memoryStatistics.allocations - before
+            timeRun()
             if !baselineFirst, let baseline = step.baseline { baselineTimes.append(Self.seconds(baseline.run)) }
         }
         return Measurement(seconds: Self.median(times),

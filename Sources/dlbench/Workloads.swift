@@ -33,7 +33,8 @@ enum Registry {
 /// The workload definitions. Shapes and FLOP counts follow shared/bench/WORKLOADS.md and reference_torch.py.
 enum Workloads {
     /// `C = A · B` for two random N×N Float32 matrices through `matmul` (`[N, N] · [N, N] → [N, N]`),
-    /// against raw `cblas_sgemm` into a preallocated C. Times max(3, steps/4) products, as reference_torch.py.
+    /// against raw `cblas_sgemm` into a preallocated C on OpenBLAS's own threads (as many as Strata's), where
+    /// `matmul` splits the product over Strata's pool. Times max(3, steps/4) products, as reference_torch.py.
     static func gemm(_ n: Int) -> Workload {
         let a = Tensor.normal([n, n]), b = Tensor.normal([n, n])
         let c = Tensor.zeros([n, n])
@@ -41,7 +42,8 @@ enum Workloads {
             Step(mode: .infer, flops: 2 * Double(n) * Double(n) * Double(n),
                  timedSteps: { max(3, $0 / 4) },
                  run: { withNoGrad { _ = a.matmul(b) } },
-                 baseline: (name: "raw_cblas", run: { Strata._rawSgemm(a, b, into: c) })),
+                 baseline: (name: "raw_cblas", run: { Strata._rawSgemm(a, b, into: c) }),
+                 baselineSetting: ({ Strata._setOpenBLASThreads(Strata.threads) }, { Strata._setOpenBLASThreads(1) })),
         ])
     }
 

@@ -7,3 +7,4 @@
 #include "strata_softmax.h"
 #include "strata_groupnorm.h"
 #include "strata_recurrent.h"
+#include "strata_pool.h"

@@ -1,4 +1,4 @@
-import Dispatch
+import CStrataKernels
 import Foundation
 import Synchronization
 
@@ -21,8 +21,8 @@ public struct EnvironmentError: Error, Equatable, Sendable, CustomStringConverti
     public var description: String { "\(variable)=\(value) is not \(expected)" }
 }
 
-/// The number of threads the kernels use: chunks of `parallelFor` and OpenBLAS's thread count. `Strata.threads`
-/// reads and sets it.
+/// The number of threads the kernels use: chunks of `parallelFor` and of a split gemm, all on Strata's pool
+/// (OpenBLAS itself runs on one thread, `BLAS.singleThreaded`). `Strata.threads` reads and sets it.
 enum KernelThreads {
     /// The most threads Strata runs: OpenBLAS is built for at most a few hundred, and a count beyond the cores
     /// only adds switching.
@@ -33,10 +33,9 @@ enum KernelThreads {
 
     static var current: Int { count.load(ordering: .relaxed) }
 
-    /// Sets both counts (`n` in `1...maximum`).
+    /// Sets the count (`n` in `1...maximum`).
     static func set(_ n: Int) {
         count.store(n, ordering: .relaxed)
-        BLAS.setThreads(n)
     }
 
     /// The count `STRATA_THREADS` asks for, or nil when it is unset or empty.
@@ -57,16 +56,16 @@ enum KernelThreads {
         do { n = try requested(environment: ProcessInfo.processInfo.environment) ?? cores } catch {
             FileHandle.standardError.write(Data("strata: warning: \(error); using \(cores) threads (the cores)\n".utf8))
         }
-        BLAS.setThreads(n)
+        _ = BLAS.singleThreaded
         return n
     }
 }
 
 /// Splits `0..<count` into at most `KernelThreads.current` contiguous chunks and runs `body` on each,
-/// in parallel when the work is large enough to pay for waking a second core.
+/// in parallel when the work is large enough to pay for a second core.
 ///
 /// `body` is called once per chunk with its range, never once per element. Callers write disjoint
-/// outputs per chunk; `concurrentPerform` returns only when every chunk is done.
+/// outputs per chunk; the call returns only when every chunk is done.
 /// - Parameters:
 ///   - count: the number of work items.
 ///   - grain: the minimum number of items worth giving a thread of its own.
@@ -77,7 +76,12 @@ func parallelFor(_ count: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void
 
 /// Splits `0..<count` into `chunks` contiguous ranges (at least 1, at most `count`) and runs `body` on each,
 /// concurrently when there are several. For callers that choose the split themselves (the recurrent kernels
-/// split by work per row; tests force a split).
+/// split by work per row; a gemm splits its output; tests force a split).
+///
+/// The chunks run on Strata's one thread pool (`CStrataKernels/pool`), the calling thread among them: the same
+/// threads run the kernels' loops and the split gemms, and OpenBLAS itself runs on one thread (`BLAS`), so no
+/// second pool spins on a core these loops need. A call from inside a chunk, or while another thread's call
+/// holds the pool, runs its chunks on its own thread.
 func parallelChunks(_ count: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
     let chunks = min(chunks, count)
     if chunks <= 1 {
@@ -85,15 +89,20 @@ func parallelChunks(_ count: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
         return
     }
     withoutActuallyEscaping(body) { body in
-        let chunkBody = ChunkBody(run: body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            chunkBody.run(count * chunk / chunks..<count * (chunk + 1) / chunks)
+        var job = PoolJob(run: body, count: count, chunks: chunks)
+        withUnsafeMutablePointer(to: &job) { job in
+            strata_pool_run(chunks, Int32(min(KernelThreads.current, chunks)), { context, chunk in
+                let job = context!.assumingMemoryBound(to: PoolJob.self)
+                let (count, chunks, chunk) = (job.pointee.count, job.pointee.chunks, Int(chunk))
+                job.pointee.run(count * chunk / chunks..<count * (chunk + 1) / chunks)
+            }, job)
         }
     }
 }
 
-/// Carries a chunk body, which captures raw buffer pointers, into `concurrentPerform`. Safe because the
-/// chunks write disjoint ranges and the call does not return before they finish.
-private struct ChunkBody: @unchecked Sendable {
+/// What the pool's chunks read: the body and how the range is split.
+private struct PoolJob {
     let run: (Range<Int>) -> Void
+    let count: Int
+    let chunks: Int
 }

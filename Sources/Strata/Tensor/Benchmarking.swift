@@ -4,8 +4,9 @@ extension Strata {
     /// `[M, K] · [K, N] → [M, N]`, all three contiguous Float32 matrices.
     ///
     /// `dlbench` times this beside `matmul` in the same run to report the wrapper's overhead
-    /// (`raw_cblas_ratio`). It runs with OpenBLAS's thread count as `Strata.threads` set it, untouched
-    /// by any small-product policy of the kernel layer, so the ratio shows what that policy costs or saves.
+    /// (`raw_cblas_ratio`), between `_setOpenBLASThreads(Strata.threads)` and `_setOpenBLASThreads(1)` (untimed):
+    /// on OpenBLAS's own threads, where `matmul` splits the product over Strata's pool, so the ratio shows what
+    /// that split costs or saves.
     public static func _rawSgemm(_ a: Tensor, _ b: Tensor, into c: Tensor) {
         require(a.rank == 2 && b.rank == 2 && c.rank == 2 && a.shape[1] == b.shape[0]
                      && c.shape == [a.shape[0], b.shape[1]],
@@ -17,5 +18,12 @@ extension Strata {
         // [M, K] · [K, N] → [M, N]
         BLAS.rawSgemm(m: a.shape[0], n: b.shape[1], k: a.shape[1],
                       a: a.pointer(Float.self), b: b.pointer(Float.self), c: c.pointer(Float.self))
+    }
+
+    /// Sets OpenBLAS's own thread count, 1 to `maximumThreads`. Strata keeps it at 1 and splits large products
+    /// over its pool instead; only `dlbench` raises it, around each timed `_rawSgemm`, and sets 1 again after.
+    public static func _setOpenBLASThreads(_ count: Int) {
+        require((1...maximumThreads).contains(count), "_setOpenBLASThreads: must be from 1 to \(maximumThreads), got \(count)")
+        BLAS.setOpenBLASThreads(count)
     }
 }

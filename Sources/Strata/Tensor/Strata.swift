@@ -2,11 +2,13 @@ import Foundation
 
 /// Library-wide settings: threads, the kernels' instruction-set level, the random seed and the buffer pool's counters.
 public enum Strata {
-    /// Threads used by OpenBLAS and by Strata's own parallel loops, from 1 to `maximumThreads`.
+    /// Threads of Strata's pool, which runs the kernels' parallel loops and the parts of a large gemm, from 1 to
+    /// `maximumThreads`.
     ///
     /// Defaults to the number of cores, or to `STRATA_THREADS` when that is set to an integer in that range (any
     /// other value falls back to the cores with a warning; `requestedThreads()` throws for it).
-    /// Setting it sets OpenBLAS's thread count too, so one number governs both.
+    /// OpenBLAS itself runs every call on one thread: a large product is split over the pool instead, so one
+    /// number governs all the threads and no second pool competes for the cores.
     public static var threads: Int {
         get { KernelThreads.current }
         set {

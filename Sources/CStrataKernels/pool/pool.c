@@ -1,0 +1,145 @@
+// Strata's thread pool (strata_pool.h). Workers are created on first use, up to the threads a job asks for,
+// and live for the process. Between jobs a worker spins for a short while (SPIN_NANOSECONDS), so a job that
+// follows another soon (the next op of a step) starts without a wake-up; then it sleeps on a condition variable.
+//
+// A job is published as one 64-bit word, its generation in the high half and the next unclaimed chunk in the
+// low half. A thread claims a chunk with a compare-and-swap on that word. When the last chunk is done the word is
+// closed (next = UINT32_MAX) before the fields of any later job are written, so a worker late from an earlier
+// job, which may have read a later job's fields, fails its claim and never runs a chunk twice. Every access is
+// sequentially consistent.
+#include "strata_pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+static inline void relax(void) { _mm_pause(); }
+#else
+static inline void relax(void) {}
+#endif
+
+enum { MAX_WORKERS = 1023 };
+static const int64_t SPIN_NANOSECONDS = 200000;
+
+static struct {
+    pthread_mutex_t submit;            // held by the thread whose job is running
+    pthread_mutex_t sleep;             // guards the condition variable
+    pthread_cond_t wake;
+    int workers;                       // created so far (under `submit`)
+    _Atomic uint64_t word;             // generation << 32 | next chunk
+    _Atomic long chunks;
+    _Atomic int participants;          // workers that may join this job: threads − 1
+    _Atomic(strata_pool_task) task;
+    void *_Atomic context;
+    _Atomic long done;                 // chunks finished
+    _Atomic int sleepers;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static _Thread_local int inside_job;
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/// Claims and runs chunks of generation `generation` until none is left; returns how many it ran.
+static long run_chunks(uint32_t generation) {
+    uint64_t word = pool.word;
+    if ((uint32_t)(word >> 32) != generation) return 0;
+    const long chunks = pool.chunks;
+    const strata_pool_task task = pool.task;
+    void *const context = pool.context;
+    long ran = 0;
+    for (;;) {
+        if ((uint32_t)(word >> 32) != generation || (long)(uint32_t)word >= chunks) break;
+        if (!atomic_compare_exchange_strong(&pool.word, &word, word + 1)) continue;
+        task(context, (long)(uint32_t)word);
+        word++;
+        ran++;
+        pool.done += 1;
+    }
+    return ran;
+}
+
+static void *worker_main(void *argument) {
+    const int index = (int)(intptr_t)argument;
+    inside_job = 1;   // a parallel loop inside a chunk runs serially
+    uint32_t seen = (uint32_t)(pool.word >> 32);
+    for (;;) {
+        uint32_t generation = (uint32_t)(pool.word >> 32);
+        const int64_t deadline = now_ns() + SPIN_NANOSECONDS;
+        for (int spins = 0; generation == seen; spins++) {
+            relax();
+            if ((spins & 63) == 63 && now_ns() > deadline) {
+                pthread_mutex_lock(&pool.sleep);
+                pool.sleepers += 1;
+                while ((generation = (uint32_t)(pool.word >> 32)) == seen) pthread_cond_wait(&pool.wake, &pool.sleep);
+                pool.sleepers -= 1;
+                pthread_mutex_unlock(&pool.sleep);
+                break;
+            }
+            generation = (uint32_t)(pool.word >> 32);
+        }
+        seen = generation;
+        if (index < pool.participants) run_chunks(generation);
+    }
+    return 0;
+}
+
+/// Starts workers until there are `count` (under `submit`); returns how many there are.
+static int ensure_workers(int count) {
+    while (pool.workers < count) {
+        pthread_t thread;
+        pthread_attr_t attributes;
+        pthread_attr_init(&attributes);
+        pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+        const int failed = pthread_create(&thread, &attributes, worker_main, (void *)(intptr_t)pool.workers);
+        pthread_attr_destroy(&attributes);
+        if (failed) break;
+        pool.workers += 1;
+    }
+    return pool.workers;
+}
+
+static void run_serially(long chunks, strata_pool_task task, void *context) {
+    const int outer = inside_job;
+    inside_job = 1;
+    for (long c = 0; c < chunks; c++) task(context, c);
+    inside_job = outer;
+}
+
+void strata_pool_run(long chunks, int threads, strata_pool_task task, void *context) {
+    if (chunks <= 0) return;
+    if (threads <= 1 || chunks == 1 || chunks >= UINT32_MAX || inside_job || pthread_mutex_trylock(&pool.submit) != 0) {
+        run_serially(chunks, task, context);
+        return;
+    }
+    const int workers = ensure_workers(threads - 1 < MAX_WORKERS ? threads - 1 : MAX_WORKERS);
+    if (workers == 0) {
+        pthread_mutex_unlock(&pool.submit);
+        run_serially(chunks, task, context);
+        return;
+    }
+    pool.chunks = chunks;
+    pool.task = task;
+    pool.context = context;
+    pool.participants = workers < threads - 1 ? workers : threads - 1;
+    pool.done = 0;
+    const uint32_t generation = (uint32_t)(pool.word >> 32) + 1;
+    pool.word = (uint64_t)generation << 32;   // sequentially consistent: ordered before the sleepers load
+    if (pool.sleepers > 0) {
+        pthread_mutex_lock(&pool.sleep);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.sleep);
+    }
+    inside_job = 1;
+    run_chunks(generation);
+    while (pool.done < chunks) relax();
+    pool.word = (uint64_t)generation << 32 | UINT32_MAX;   // closed, before a later job's fields are written
+    inside_job = 0;
+    pthread_mutex_unlock(&pool.submit);
+}
