@@ -46,7 +46,7 @@ build: setup check-layers
 # every level with STRATA_ISA, reusing the test binary; levels this CPU lacks are reported as skipped. `swift
 # build` first, because it builds the snippets (Snippets/) and `swift test` does not: ExamplesTests runs them.
 # Last, `make docs`: the documentation must build without a warning and document every public symbol.
-ISA_SUITES := Golden|VectorMathTests|GradientKernelTests|KernelAgreementTests|KernelISATests|ConvolutionKernelTests|BatchNormKernelTests|ConvolutionTests|NormalizationTests|ActivationTests|ArithmeticTests|ElementwiseTests|ErfTests|SoftmaxTests|SoftmaxKernelTests|AttentionTests|GroupNormKernelTests|RecurrentKernelTests|RecurrentSplitTests|RecurrentTests
+ISA_SUITES := Golden|PoolingTests|VectorMathTests|GradientKernelTests|KernelAgreementTests|KernelISATests|ConvolutionKernelTests|BatchNormKernelTests|ConvolutionTests|NormalizationTests|ActivationTests|ArithmeticTests|ElementwiseTests|ErfTests|SoftmaxTests|SoftmaxKernelTests|AttentionTests|GroupNormKernelTests|RecurrentKernelTests|RecurrentSplitTests|RecurrentTests
 test: setup check-layers
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release

@@ -8,3 +8,4 @@
 #include "strata_groupnorm.h"
 #include "strata_recurrent.h"
 #include "strata_pool.h"
+#include "strata_pooling.h"

@@ -85,10 +85,13 @@ extension Tensor {
                 }
             }
         }
+        // `MaxPool2d(2)` on Float32: the C kernel (Kernels/PoolingKernels.swift), which picks the same elements.
         let halving = kernel == (2, 2) && stride == (2, 2) && padding == (0, 0)
+            && PoolingKernels.fits(height: geo.height, width: geo.width)
         switch dtype {
         case .float32 where halving:
-            maxPool2x2(x.pointer(Float.self), into: out.pointer(Float.self), indices: indices.pointer(Int64.self), geometry: geo)
+            PoolingKernels.selected.maxPool2x2(x.pointer(Float.self), planes: geo.planes, height: geo.height, width: geo.width,
+                                               into: out.pointer(Float.self), indices: indices.pointer(Int64.self))
         case .float32: run(Float.self)
         case .float64: run(Double.self)
         default: unsupported("maxPool2d", dtype)
@@ -196,68 +199,6 @@ extension Tensor {
     /// Adaptive average pooling to a square output: `adaptiveAvgPool2d(outputSize: (s, s))`.
     public func adaptiveAvgPool2d(outputSize: Int) -> Tensor {
         adaptiveAvgPool2d(outputSize: (outputSize, outputSize))
-    }
-}
-
-// MARK: 2×2 max pooling at stride 2, Float32 on four lanes
-//
-// The common `MaxPool2d(2)` (kernel 2, stride 2, no padding): every window lies inside the plane and windows
-// do not overlap, so the general loop's bounds and NaN branches go. Four outputs at a time: a row pair of
-// eight inputs is split into even and odd columns and the four candidates are compared lane-wise with the
-// general path's rule (strictly larger, or NaN over a number, in scan order), so values, tie-breaking and
-// indices are the same. `PoolingTests` compares the two paths. The backward stays the general one (zeros,
-// then each gradient added at its saved index): a 2×2 backward writing all four entries of every window was
-// slower in `perf` on `dlbench --only cnn`.
-
-/// Replaces `best` (and its window offset) by `candidate` where the general path would: strictly larger,
-/// or a NaN over a number.
-@inline(__always) private func keepLarger(_ best: inout SIMD4<Float>, _ offset: inout SIMD4<Int32>, _ candidate: SIMD4<Float>, _ at: Int32) {
-    let wins = (candidate .> best) .| ((candidate .!= candidate) .& (best .== best))
-    best.replace(with: candidate, where: wins)
-    offset.replace(with: at, where: wins)
-}
-
-/// Forward of `maxPool2d(kernel: 2, stride: 2)` over `[P, H, W]` → `[P, ⌊H/2⌋, ⌊W/2⌋]`, with each maximum's
-/// flat index `h·W + w` in its plane.
-private func maxPool2x2(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int64>,
-                        geometry geo: PoolGeometry) {
-    let (w, ho, wo) = (geo.width, geo.outHeight, geo.outWidth)
-    parallelFor(geo.planes, grain: geo.grain(window: 4)) { planes in
-        for p in planes {
-            for oh in 0..<ho {
-                let top = src + p * geo.plane + 2 * oh * w, bottom = top + w
-                let d = dst + p * geo.outPlane + oh * wo, a = indices + p * geo.outPlane + oh * wo
-                let rowStart = 2 * oh * w
-                var ow = 0
-                // Four outputs at a time. A last partial group is redone as the four outputs ending at `Wo`
-                // (the overlapping ones get the same values again), so only `Wo < 4` takes the scalar loop.
-                while ow < wo && wo >= 4 {
-                    let first = Swift.min(ow, wo - 4)
-                    // Columns 2·first ..< 2·first + 8 of both rows, split into the windows' left and right columns.
-                    let upper = UnsafeRawPointer(top + 2 * first).loadUnaligned(as: SIMD8<Float>.self)
-                    let lower = UnsafeRawPointer(bottom + 2 * first).loadUnaligned(as: SIMD8<Float>.self)
-                    var best = upper.evenHalf, offset = SIMD4<Int32>(repeating: 0)
-                    keepLarger(&best, &offset, upper.oddHalf, 1)
-                    keepLarger(&best, &offset, lower.evenHalf, Int32(w))
-                    keepLarger(&best, &offset, lower.oddHalf, Int32(w + 1))
-                    UnsafeMutableRawPointer(d + first).storeBytes(of: best, as: SIMD4<Float>.self)
-                    for lane in 0..<4 { a[first + lane] = Int64(rowStart + 2 * (first + lane) + Int(offset[lane])) }
-                    ow = first + 4
-                }
-                while ow < wo {
-                    var best = top[2 * ow], offset = 0
-                    func consider(_ candidate: Float, _ at: Int) {
-                        if candidate > best || (candidate.isNaN && !best.isNaN) { (best, offset) = (candidate, at) }
-                    }
-                    consider(top[2 * ow + 1], 1)
-                    consider(bottom[2 * ow], w)
-                    consider(bottom[2 * ow + 1], w + 1)
-                    d[ow] = best
-                    a[ow] = Int64(rowStart + 2 * ow + offset)
-                    ow += 1
-                }
-            }
-        }
     }
 }
 

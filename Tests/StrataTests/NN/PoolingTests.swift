@@ -103,12 +103,15 @@ import Testing
         expectClose(AvgPool2d(2)(x16.to(.float32)), [3.5, 5.5, 11.5, 13.5])
     }
 
-    /// Float32 2×2 pooling at stride 2 takes its own four-lane kernel; Float64 takes the general window loop.
-    /// The values are small integers (many ties within a window), with NaN and −inf sprinkled in, and the
-    /// sizes include odd ones (a last row and column in no window), widths of fewer than four outputs (the
-    /// scalar loop) and widths whose last group of four overlaps the one before (`Wo` = 1, 3, 6, 9). Both paths must pick the same element of every window: equal outputs, and the
-    /// same input gradient for an upstream gradient of distinct values.
-    @Test(arguments: [[2, 3, 5, 7], [1, 1, 2, 2], [2, 2, 9, 13], [3, 4, 6], [1, 2, 8, 18], [1, 1, 3, 19]] as [[Int]])
+    /// Float32 2×2 pooling at stride 2 takes the C kernel of the level in use (`make test` runs this suite on
+    /// every level); Float64 takes the general window loop. The values are small integers (many ties within a
+    /// window), with NaN and −inf sprinkled in, and the sizes include odd ones (a last row and column in no
+    /// window), rows of fewer outputs than the level's lanes (the scalar loop: `Wo` = 1, 3, 6, 9, 15) and rows
+    /// whose last group of lanes overlaps the one before (`Wo` = 6, 9 at 4 lanes; 9, 17, 33 at 8; 17, 33 at 16).
+    /// Both paths must pick the same element of every window: equal outputs, and the same input gradient for an
+    /// upstream gradient of distinct values.
+    @Test(arguments: [[2, 3, 5, 7], [1, 1, 2, 2], [2, 2, 9, 13], [3, 4, 6], [1, 2, 8, 18], [1, 1, 3, 19],
+                      [1, 1, 2, 31], [1, 2, 4, 32], [1, 1, 6, 35], [2, 1, 4, 67]] as [[Int]])
     func maxPool2x2FastPathMatchesGeneralPath(shape: [Int]) {
         var generator = RandomGenerator(seed: 7)
         let values = (0..<shape.reduce(1, *)).map { _ -> Double in
