@@ -106,8 +106,9 @@ import Testing
     /// Float32 2×2 pooling at stride 2 takes the C kernel of the level in use (`make test` runs this suite on
     /// every level); Float64 takes the general window loop. The values are small integers (many ties within a
     /// window), with NaN and −inf sprinkled in, and the sizes include odd ones (a last row and column in no
-    /// window), rows of fewer outputs than the level's lanes (the scalar loop: `Wo` = 1, 3, 6, 9, 15) and rows
-    /// whose last group of lanes overlaps the one before (`Wo` = 6, 9 at 4 lanes; 9, 17, 33 at 8; 17, 33 at 16).
+    /// window), rows of fewer than 4 outputs (the scalar loop: `Wo` = 1, 3), rows in groups of 4, 8 or 16
+    /// outputs (the widest that fits both the level and the row: `Wo` = 6 in 4s, 9 and 15 in 8s at AVX2 and
+    /// AVX-512, 16 in one 16) and rows whose last group overlaps the one before (`Wo` = 6, 9, 15, 17, 33).
     /// Both paths must pick the same element of every window: equal outputs, and the same input gradient for an
     /// upstream gradient of distinct values.
     @Test(arguments: [[2, 3, 5, 7], [1, 1, 2, 2], [2, 2, 9, 13], [3, 4, 6], [1, 2, 8, 18], [1, 1, 3, 19],
