@@ -1,15 +1,23 @@
 // Strata's thread pool (strata_pool.h). Workers are created on first use, up to the threads a job asks for,
 // and live for the process. Between jobs a worker spins for a short while (SPIN_NANOSECONDS), so a job that
 // follows another soon (the next op of a step) starts without a wake-up; then it sleeps on a condition variable.
+// Every spin loop, the worker's and the caller's wait for the last chunk, yields the CPU every 64 pauses: when
+// the scheduler has put a spinning thread on the CPU of the thread it waits for, a pure spin would hold that
+// CPU for a whole time slice. That happens after a sleep: Linux wakes a thread beside its waker (wake-affine),
+// and a worker that then spins stays runnable there, so the load balancer rarely moves it (3 migrations in a
+// `dlbench --threads 2 --only gemm256` run, whose split products all ran on one CPU at the 1-thread speed). So
+// a worker woken on its caller's CPU moves itself off it (leave_cpu).
 //
 // A job is published as one 64-bit word, its generation in the high half and the next unclaimed chunk in the
 // low half. A thread claims a chunk with a compare-and-swap on that word. When the last chunk is done the word is
 // closed (next = UINT32_MAX) before the fields of any later job are written, so a worker late from an earlier
 // job, which may have read a later job's fields, fails its claim and never runs a chunk twice. Every access is
 // sequentially consistent.
+#define _GNU_SOURCE   // sched_getcpu, pthread_setaffinity_np
 #include "strata_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -22,7 +30,11 @@ static inline void relax(void) {}
 #endif
 
 enum { MAX_WORKERS = 1023 };
-static const int64_t SPIN_NANOSECONDS = 200000;
+// 20 ms: longer than any gap between the parallel loops of a training step, so a worker sleeps only when the
+// work has stopped. A worker that slept is woken beside its waker (the kernel's wake-affine placement) and
+// shares one CPU with it until the load balancer moves it: with a 0.2 ms spin that happened between most jobs,
+// and `dlbench --threads 2 --only gemm256` ran at the 1-thread speed in most runs.
+static const int64_t SPIN_NANOSECONDS = 20000000;
 
 static struct {
     pthread_mutex_t submit;            // held by the thread whose job is running
@@ -39,6 +51,32 @@ static struct {
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static _Thread_local int inside_job;
+static _Atomic int caller_cpu = -1;    // the CPU the caller published the last job from
+
+/// Moves the calling thread off `cpu` onto another CPU it may run on (none: it stays): excluding `cpu` from
+/// its affinity migrates it at once, and restoring the mask leaves it where it went.
+static void leave_cpu(int cpu) {
+#if defined(__linux__)
+    cpu_set_t allowed, others;
+    if (cpu < 0 || pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0) return;
+    others = allowed;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) == 0) return;
+    if (pthread_setaffinity_np(pthread_self(), sizeof others, &others) == 0) {
+        pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed);
+    }
+#else
+    (void)cpu;
+#endif
+}
+
+static int current_cpu(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
 
 static int64_t now_ns(void) {
     struct timespec t;
@@ -74,12 +112,15 @@ static void *worker_main(void *argument) {
         const int64_t deadline = now_ns() + SPIN_NANOSECONDS;
         for (int spins = 0; generation == seen; spins++) {
             relax();
+            if ((spins & 63) == 63) sched_yield();
             if ((spins & 63) == 63 && now_ns() > deadline) {
                 pthread_mutex_lock(&pool.sleep);
                 pool.sleepers += 1;
                 while ((generation = (uint32_t)(pool.word >> 32)) == seen) pthread_cond_wait(&pool.wake, &pool.sleep);
                 pool.sleepers -= 1;
                 pthread_mutex_unlock(&pool.sleep);
+                const int waker = caller_cpu;
+                if (waker >= 0 && current_cpu() == waker) leave_cpu(waker);
                 break;
             }
             generation = (uint32_t)(pool.word >> 32);
@@ -132,13 +173,17 @@ void strata_pool_run(long chunks, int threads, strata_pool_task task, void *cont
     const uint32_t generation = (uint32_t)(pool.word >> 32) + 1;
     pool.word = (uint64_t)generation << 32;   // sequentially consistent: ordered before the sleepers load
     if (pool.sleepers > 0) {
+        caller_cpu = current_cpu();
         pthread_mutex_lock(&pool.sleep);
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.sleep);
     }
     inside_job = 1;
     run_chunks(generation);
-    while (pool.done < chunks) relax();
+    for (int spins = 0; pool.done < chunks; spins++) {
+        relax();
+        if ((spins & 63) == 63) sched_yield();
+    }
     pool.word = (uint64_t)generation << 32 | UINT32_MAX;   // closed, before a later job's fields are written
     inside_job = 0;
     pthread_mutex_unlock(&pool.submit);
