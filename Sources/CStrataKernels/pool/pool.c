@@ -51,7 +51,7 @@ static struct {
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static _Thread_local int inside_job;
-static _Atomic int caller_cpu = -1;    // the CPU the caller published the last job from
+static _Atomic int caller_cpu = -1;    // the CPU of the caller that last woke sleeping workers
 
 /// Moves the calling thread off `cpu` onto another CPU it may run on (none: it stays): excluding `cpu` from
 /// its affinity migrates it at once, and restoring the mask leaves it where it went.
@@ -84,23 +84,20 @@ static int64_t now_ns(void) {
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/// Claims and runs chunks of generation `generation` until none is left; returns how many it ran.
-static long run_chunks(uint32_t generation) {
+/// Claims and runs chunks of generation `generation` until none is left.
+static void run_chunks(uint32_t generation) {
     uint64_t word = pool.word;
-    if ((uint32_t)(word >> 32) != generation) return 0;
+    if ((uint32_t)(word >> 32) != generation) return;
     const long chunks = pool.chunks;
     const strata_pool_task task = pool.task;
     void *const context = pool.context;
-    long ran = 0;
     for (;;) {
         if ((uint32_t)(word >> 32) != generation || (long)(uint32_t)word >= chunks) break;
         if (!atomic_compare_exchange_strong(&pool.word, &word, word + 1)) continue;
         task(context, (long)(uint32_t)word);
         word++;
-        ran++;
         pool.done += 1;
     }
-    return ran;
 }
 
 static void *worker_main(void *argument) {
@@ -110,18 +107,20 @@ static void *worker_main(void *argument) {
     for (;;) {
         uint32_t generation = (uint32_t)(pool.word >> 32);
         const int64_t deadline = now_ns() + SPIN_NANOSECONDS;
-        for (int spins = 0; generation == seen; spins++) {
+        for (int spins = 1; generation == seen; spins++) {
             relax();
-            if ((spins & 63) == 63) sched_yield();
-            if ((spins & 63) == 63 && now_ns() > deadline) {
-                pthread_mutex_lock(&pool.sleep);
-                pool.sleepers += 1;
-                while ((generation = (uint32_t)(pool.word >> 32)) == seen) pthread_cond_wait(&pool.wake, &pool.sleep);
-                pool.sleepers -= 1;
-                pthread_mutex_unlock(&pool.sleep);
-                const int waker = caller_cpu;
-                if (waker >= 0 && current_cpu() == waker) leave_cpu(waker);
-                break;
+            if (spins % 64 == 0) {
+                sched_yield();
+                if (now_ns() > deadline) {
+                    pthread_mutex_lock(&pool.sleep);
+                    pool.sleepers += 1;
+                    while ((generation = (uint32_t)(pool.word >> 32)) == seen) pthread_cond_wait(&pool.wake, &pool.sleep);
+                    pool.sleepers -= 1;
+                    pthread_mutex_unlock(&pool.sleep);
+                    const int waker = caller_cpu;
+                    if (waker >= 0 && current_cpu() == waker) leave_cpu(waker);
+                    break;
+                }
             }
             generation = (uint32_t)(pool.word >> 32);
         }
@@ -180,9 +179,9 @@ void strata_pool_run(long chunks, int threads, strata_pool_task task, void *cont
     }
     inside_job = 1;
     run_chunks(generation);
-    for (int spins = 0; pool.done < chunks; spins++) {
+    for (int spins = 1; pool.done < chunks; spins++) {
         relax();
-        if ((spins & 63) == 63) sched_yield();
+        if (spins % 64 == 0) sched_yield();
     }
     pool.word = (uint64_t)generation << 32 | UINT32_MAX;   // closed, before a later job's fields are written
     inside_job = 0;

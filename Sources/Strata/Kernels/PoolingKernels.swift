@@ -1,7 +1,8 @@
 import CStrataKernels
 
 /// 2×2 max pooling at stride 2 over contiguous `[P, H, W]` planes, Float32, at the full width of the level in
-/// use (Sources/CStrataKernels/pooling). `Tensor.maxPool2d` runs `MaxPool2d(2)` on Float32 through it; other
+/// use (Sources/CStrataKernels/pooling). `Tensor.maxPool2d` runs `MaxPool2d(2)` on Float32 through it, split
+/// by planes across threads; other
 /// windows and Float64 take the general loop in Ops/Pooling.swift, which picks the same elements.
 struct PoolingKernels: Equatable {
     let isa: KernelISA
@@ -25,14 +26,12 @@ struct PoolingKernels: Equatable {
         return !overflow && plane < Int(Int32.max)
     }
 
-    /// `y [P, ⌊H/2⌋, ⌊W/2⌋]` and each maximum's flat index `h·W + w` in its plane (strata_max_pool_2x2), split
-    /// over planes across the pool when large.
-    func maxPool2x2(_ x: UnsafePointer<Float>, planes: Int, height: Int, width: Int, into y: UnsafeMutablePointer<Float>,
-                    indices: UnsafeMutablePointer<Int64>) {
+    /// `y [P, ⌊H/2⌋, ⌊W/2⌋]` and each maximum's flat index `h·W + w` in its plane (strata_max_pool_2x2), for the
+    /// planes `planes` of contiguous `[P, H, W]` and `[P, ⌊H/2⌋, ⌊W/2⌋]` buffers. On the calling thread.
+    func maxPool2x2(_ x: UnsafePointer<Float>, planes: Range<Int>, height: Int, width: Int,
+                    into y: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int64>) {
         let (plane, outPlane) = (height * width, (height / 2) * (width / 2))
-        parallelFor(planes, grain: max(1, 32_768 / max(4 * outPlane, 1))) { chunk in
-            table.max_pool_2x2(x + chunk.lowerBound * plane, chunk.count, height, width,
-                               y + chunk.lowerBound * outPlane, indices + chunk.lowerBound * outPlane)
-        }
+        table.max_pool_2x2(x + planes.lowerBound * plane, planes.count, height, width,
+                           y + planes.lowerBound * outPlane, indices + planes.lowerBound * outPlane)
     }
 }

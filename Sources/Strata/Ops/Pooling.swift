@@ -90,8 +90,10 @@ extension Tensor {
             && PoolingKernels.fits(height: geo.height, width: geo.width)
         switch dtype {
         case .float32 where halving:
-            PoolingKernels.selected.maxPool2x2(x.pointer(Float.self), planes: geo.planes, height: geo.height, width: geo.width,
-                                               into: out.pointer(Float.self), indices: indices.pointer(Int64.self))
+            let (src, dst, arg) = (x.pointer(Float.self), out.pointer(Float.self), indices.pointer(Int64.self))
+            parallelFor(geo.planes, grain: geo.grain(window: 4)) { planes in
+                PoolingKernels.selected.maxPool2x2(src, planes: planes, height: geo.height, width: geo.width, into: dst, indices: arg)
+            }
         case .float32: run(Float.self)
         case .float64: run(Double.self)
         default: unsupported("maxPool2d", dtype)
